@@ -1,0 +1,5 @@
+"""Pulumi entry point (`pulumi up --stack <region>`): hands over to the stack composition in stacks/."""
+
+from stacks import main
+
+main()

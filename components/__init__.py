@@ -1,0 +1,1 @@
+"""Reusable ComponentResources. They take typed args and return outputs; they never read stack config."""

@@ -1,0 +1,1 @@
+"""Platform tooling: config models, naming and tags, offline plan, DR programs and the CLI."""

@@ -1,0 +1,7 @@
+"""`python -m infra ...`: the platform's command line (see `python -m infra --help`)."""
+
+import sys
+
+from infra.cli import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""Command line: `schema`, `check`, `plan` (and the tiers' own commands, registered here)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from infra.config.errors import ConfigError
+from infra.plan.runner import REPO_ROOT
+
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from infra.config.schema import stack_file_schema
+
+    print(json.dumps(stack_file_schema(), indent=2))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from infra.config.fleet import load_fleet
+
+    fleet = load_fleet(args.root)
+    console = Console()
+    for name, cfg in sorted(fleet.stacks.items()):
+        console.print(f"[green]ok[/] Pulumi.{name}.yaml: {cfg.role} in {cfg.region}, partner {cfg.partner_stack}")
+    console.print(f"{len(fleet.stacks)} stack files valid; primary {fleet.primary}, writer {fleet.active_region}.")
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from infra.plan.model import Plan
+    from infra.plan.render import diff_plans, render_diff, render_plan
+    from infra.plan.runner import Planner
+
+    console = Console()
+    planner = Planner(args.root)
+    if args.stack not in planner.fleet.stacks:
+        console.print(
+            f"[red]error:[/] no stack '{args.stack}': there is no Pulumi.{args.stack}.yaml in {args.root} "
+            f"(stacks: {', '.join(sorted(planner.fleet.stacks))})."
+        )
+        return EXIT_CONFIG
+    plan = planner.plan(args.stack)
+    if not args.quiet:
+        render_plan(plan, console)
+    if args.json:
+        plan.write(Path(args.json))
+        console.print(f"wrote {args.json}")
+    snapshot = args.root / "plans" / f"{args.stack}.json"
+    if args.diff:
+        if not snapshot.is_file():
+            console.print(f"[yellow]no snapshot at {snapshot}; run with --update-snapshot to create it[/]")
+        else:
+            render_diff(diff_plans(Plan.from_dict(json.loads(snapshot.read_text())), plan), console)
+    if args.update_snapshot:
+        plan.write(snapshot)
+        console.print(f"updated {snapshot}")
+    if args.policy:
+        from infra.policy_check import report_policy
+
+        return report_policy(plan, console)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="project directory (default: this repo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("schema", help="print the JSON Schema of a stack file").set_defaults(func=_schema)
+    sub.add_parser("check", help="validate every Pulumi.*.yaml and the rules between them").set_defaults(
+        func=_check
+    )
+
+    plan = sub.add_parser("plan", help="synthesize a stack offline (mock runtime) and show what it declares")
+    plan.add_argument("stack", help="stack name (= region), e.g. us-east-1")
+    plan.add_argument("--json", metavar="FILE", help="write the plan document to FILE")
+    plan.add_argument("--diff", action="store_true", help="compare with the committed snapshot plans/<stack>.json")
+    plan.add_argument("--update-snapshot", action="store_true", help="write plans/<stack>.json")
+    plan.add_argument("--policy", action="store_true", help="evaluate the policy pack; exit 1 on a mandatory violation")
+    plan.add_argument("--quiet", action="store_true", help="do not print the tree")
+    plan.set_defaults(func=_plan)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions():
+    """Subcommands contributed by other modules (e.g. the DR drill)."""
+    registrars = []
+    try:
+        from infra.dr.cli import register as register_drill
+    except ImportError:
+        pass
+    else:
+        registrars.append(register_drill)
+    return registrars
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; config errors print one paragraph per problem and exit 2, without a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.root = Path(args.root).resolve()
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: invalid stack configuration\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG

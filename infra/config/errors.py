@@ -1,0 +1,29 @@
+"""Config errors that name the stack file, the key path and the fix, in one paragraph each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in one stack file: where (file, key) and what to do (message, fix)."""
+
+    file: str
+    key: str
+    message: str
+    fix: str = ""
+
+    def render(self) -> str:
+        text = f"{self.file}: key '{self.key}': {self.message}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class ConfigError(Exception):
+    """Raised when one or more stack files are invalid. `str()` is the user-facing message."""
+
+    def __init__(self, issues: list[ConfigIssue]):
+        self.issues = list(issues)
+        super().__init__("\n".join(issue.render() for issue in self.issues))

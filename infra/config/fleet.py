@@ -1,0 +1,143 @@
+"""Cross-stack rules over every `Pulumi.*.yaml` of a project: the fleet of region stacks."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.loader import load_stack_file, stack_file_name
+from infra.config.stack import StackConfig
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """All region stacks of one project, validated together."""
+
+    stacks: dict[str, StackConfig]
+
+    @property
+    def primary(self) -> str:
+        return next(name for name, cfg in self.stacks.items() if cfg.is_primary)
+
+    @property
+    def active_region(self) -> str:
+        """The region holding the writer now (the knob, agreed by every stack, or the primary's region)."""
+        primary = self.stacks[self.primary]
+        return primary.writer_region(primary.region)
+
+    def secondaries(self) -> list[str]:
+        return sorted(name for name, cfg in self.stacks.items() if not cfg.is_primary)
+
+
+def stack_files(root: Path) -> dict[str, Path]:
+    """`{stack name: path}` for every `Pulumi.<stack>.yaml` under `root` (not recursive)."""
+    files = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        stack = path.name[len("Pulumi.") : -len(".yaml")]
+        files[stack] = path
+    return files
+
+
+def load_fleet(root: Path) -> Fleet:
+    """Validate every stack file and the rules between them; raise one ConfigError listing all problems."""
+    files = stack_files(root)
+    if not files:
+        raise ConfigError([ConfigIssue(str(root), "-", "no Pulumi.<stack>.yaml files found.", "add one per region.")])
+    issues: list[ConfigIssue] = []
+    stacks: dict[str, StackConfig] = {}
+    for stack, path in files.items():
+        try:
+            stacks[stack] = load_stack_file(path)
+        except ConfigError as exc:
+            issues.extend(exc.issues)
+    if issues:
+        raise ConfigError(issues)
+    issues.extend(fleet_issues(stacks))
+    if issues:
+        raise ConfigError(issues)
+    return Fleet(stacks)
+
+
+def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """Problems that only show when the stacks are read together."""
+    issues: list[ConfigIssue] = []
+    primaries = [name for name, cfg in stacks.items() if cfg.is_primary]
+    regions = {cfg.region for cfg in stacks.values()}
+    for name, cfg in stacks.items():
+        file = stack_file_name(name)
+        if cfg.region != name:
+            issues.append(
+                ConfigIssue(
+                    file, "platform:region", f"is '{cfg.region}' but the stack is named '{name}'.",
+                    f"stacks are named after their region: set platform:region to '{name}' or rename the file.",
+                )
+            )
+        if cfg.partner_stack == name:
+            issues.append(ConfigIssue(file, "platform:partnerStack", "names the stack itself.", "name another stack."))
+        elif cfg.partner_stack not in stacks:
+            issues.append(
+                ConfigIssue(
+                    file, "platform:partnerStack", f"names '{cfg.partner_stack}' but there is no "
+                    f"{stack_file_name(cfg.partner_stack)}.", f"use one of: {', '.join(sorted(stacks))}.",
+                )
+            )
+        elif not cfg.is_primary and not stacks[cfg.partner_stack].is_primary:
+            issues.append(
+                ConfigIssue(
+                    file, "platform:partnerStack", f"names '{cfg.partner_stack}', which is not the primary.",
+                    "a secondary pairs with the primary stack.",
+                )
+            )
+        elif cfg.is_primary and stacks[cfg.partner_stack].is_primary:
+            issues.append(
+                ConfigIssue(file, "platform:partnerStack", "names another primary.", "name a secondary stack.")
+            )
+        if cfg.active_region is not None and cfg.active_region not in regions:
+            issues.append(
+                ConfigIssue(
+                    file, "platform:activeRegion", f"is '{cfg.active_region}', which no stack serves.",
+                    f"use one of: {', '.join(sorted(regions))}.",
+                )
+            )
+    if len(primaries) != 1:
+        found = ", ".join(stack_file_name(p) for p in sorted(primaries)) or "none"
+        target = stack_file_name(sorted(primaries)[1]) if len(primaries) > 1 else stack_file_name(sorted(stacks)[0])
+        issues.append(
+            ConfigIssue(
+                target, "platform:role", f"exactly one stack must have role 'primary' (found: {found}).",
+                "set role: secondary on all but one stack.",
+            )
+        )
+    knobs = {cfg.active_region for cfg in stacks.values() if cfg.active_region is not None}
+    if len(knobs) > 1:
+        issues.append(
+            ConfigIssue(
+                stack_file_name(sorted(stacks)[0]), "platform:activeRegion",
+                f"the stacks disagree ({', '.join(sorted(knobs))}).", "set the same activeRegion in every stack file.",
+            )
+        )
+    envs = {cfg.environment for cfg in stacks.values()}
+    if len(envs) > 1:
+        issues.append(
+            ConfigIssue(
+                stack_file_name(sorted(stacks)[0]), "platform:environment",
+                f"the stacks disagree ({', '.join(sorted(envs))}).", "one project deploys one environment.",
+            )
+        )
+    names = sorted(stacks)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            net_a = ipaddress.IPv4Network(stacks[a].network.cidr)
+            net_b = ipaddress.IPv4Network(stacks[b].network.cidr)
+            if net_a.overlaps(net_b):
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(b), "platform:network.cidr",
+                        f"{net_b} overlaps {net_a} of {stack_file_name(a)}.",
+                        "give every region a distinct range (e.g. 10.10.0.0/16, 10.20.0.0/16) so peering and "
+                        "failover routing stay possible.",
+                    )
+                )
+    return issues

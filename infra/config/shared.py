@@ -1,0 +1,54 @@
+"""Shared stack-config sections: identity of the stack (region, role, partner), naming and tags."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from infra.config.base import ConfigModel
+
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+class NamingConfig(ConfigModel):
+    """How physical names are built: `<prefix>-<environment>-<region>-<thing>`."""
+
+    prefix: str = Field(
+        "devtools",
+        pattern=r"^[a-z][a-z0-9]{1,11}$",
+        description="Short lowercase prefix (2-12 chars, letters/digits) at the start of every physical name.",
+    )
+
+
+class CostTagsConfig(ConfigModel):
+    """Cost-allocation tags applied to every taggable resource (activate them in the Billing console)."""
+
+    cost_center: str = Field(..., description="Finance cost center, e.g. CC-1234.")
+    business_unit: str = Field(..., description="Owning business unit, e.g. engineering-platform.")
+    team: str = Field(..., description="Owning team, e.g. devtools-sre.")
+    owner: str = Field(..., description="Contact for the stack (email or alias).")
+    extra: dict[str, str] = Field(default_factory=dict, description="Additional tags for every resource.")
+
+    @field_validator("cost_center", "business_unit", "team", "owner")
+    @classmethod
+    def _tag_value(cls, value: str) -> str:
+        if not _TAG_VALUE.match(value):
+            raise ValueError(
+                "must be 1-256 characters of letters, digits, spaces and _ . : / = + - @ (AWS tag value rules)"
+            )
+        return value
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, tag_value in value.items():
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"tag key '{key}' uses the reserved 'aws:' prefix")
+            if not _TAG_VALUE.match(tag_value):
+                raise ValueError(f"tag '{key}' has a value AWS rejects: {tag_value!r}")
+        return value
+
+
+Role = Literal["primary", "secondary"]

@@ -1,0 +1,67 @@
+"""The root model of one stack file: every `platform:*` key of `Pulumi.<stack>.yaml`.
+
+Each tier adds its own section model (in its own module under infra/config) as one field here.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import ConfigModel
+from infra.config.network import NetworkConfig
+from infra.config.regions import AWS_REGIONS
+from infra.config.shared import CostTagsConfig, NamingConfig, Role
+
+NAMESPACE = "platform"
+
+
+class StackConfig(ConfigModel):
+    """All settings of one region stack, read once from the `platform` config namespace."""
+
+    region: str = Field(..., description="AWS Region of this stack; the stack is named after it.")
+    role: Role = Field(..., description="`primary` (owns global resources) or `secondary`.")
+    partner_stack: str = Field(
+        ...,
+        description="Stack this one pairs with: for a secondary the primary; for the primary its DR target.",
+    )
+    environment: str = Field(
+        "prod", pattern=r"^[a-z][a-z0-9-]{1,15}$", description="Environment name used in names and tags."
+    )
+    active_region: str | None = Field(
+        None,
+        description=(
+            "Region currently serving writes (Aurora writer, Redis primary, traffic). Default: the primary's "
+            "region. The DR programs set it after a switchover so every stack converges to the new writer."
+        ),
+    )
+    pulumi_org: str = Field(
+        "organization",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Pulumi organization for StackReference names (`organization` for self-managed backends).",
+    )
+    naming: NamingConfig = Field(default_factory=NamingConfig)  # type: ignore[arg-type]
+    tags: CostTagsConfig
+    network: NetworkConfig
+
+    @field_validator("region", "active_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None and value not in AWS_REGIONS:
+            raise ValueError(f"'{value}' is not an AWS Region code (e.g. us-east-1, eu-west-1)")
+        return value
+
+    @model_validator(mode="after")
+    def _azs_in_region(self) -> StackConfig:
+        for zone in self.network.zone_names(self.region):
+            if not zone.startswith(self.region) or len(zone) != len(self.region) + 1:
+                raise ValueError(f"network.availabilityZones entry '{zone}' is not an AZ of {self.region}")
+        return self
+
+    # Derived values used by the composition (kept here so that every tier agrees on them).
+    @property
+    def is_primary(self) -> bool:
+        return self.role == "primary"
+
+    def writer_region(self, primary_region: str) -> str:
+        """The region that currently holds the writer: the knob if set, else the primary's region."""
+        return self.active_region or primary_region

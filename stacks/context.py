@@ -1,0 +1,85 @@
+"""What every tier of a region stack shares: config, names, tags, the AWS provider and the partner reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config.stack import StackConfig
+from infra.naming import name_prefix
+from infra.tags import standard_tags
+
+
+@dataclass
+class RegionContext:
+    """Built once per stack run and handed to each tier builder in order."""
+
+    cfg: StackConfig
+    stack: str
+    base: str
+    tags: dict[str, str]
+    aws_provider: aws.Provider
+    account_id: pulumi.Output[str]
+    primary_stack: str
+    primary: pulumi.StackReference | None
+    # Values a tier publishes for later tiers (e.g. the EKS node security group for the data tier).
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, cfg: StackConfig, stack: str) -> RegionContext:
+        tags = standard_tags(cfg)
+        # One explicit provider per stack; resources also carry the v7 per-resource `region`. Default tags are a
+        # catch-all for anything created outside our components (components tag explicitly as well).
+        provider = aws.Provider(
+            "aws",
+            region=cfg.region,
+            default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+        primary_stack = stack if cfg.is_primary else cfg.partner_stack
+        primary = None
+        if not cfg.is_primary:
+            primary = pulumi.StackReference(
+                "primary", stack_name=f"{cfg.pulumi_org}/{pulumi.get_project()}/{primary_stack}"
+            )
+        return cls(
+            cfg=cfg,
+            stack=stack,
+            base=name_prefix(cfg.naming.prefix, cfg.environment, cfg.region),
+            tags=tags,
+            aws_provider=provider,
+            account_id=identity.account_id,
+            primary_stack=primary_stack,
+            primary=primary,
+        )
+
+    @property
+    def region(self) -> str:
+        return self.cfg.region
+
+    @property
+    def primary_region(self) -> str:
+        """Stacks are named after their region (enforced by `infra check`), so the primary's stack name is it."""
+        return self.primary_stack
+
+    @property
+    def writer_region(self) -> str:
+        """The region holding the writer now: drives every role-dependent setting."""
+        return self.cfg.writer_region(self.primary_region)
+
+    @property
+    def is_writer(self) -> bool:
+        return self.writer_region == self.region
+
+    def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Options for a top-level component of this stack (explicit AWS provider)."""
+        return pulumi.ResourceOptions(providers=[self.aws_provider], **kwargs)
+
+    def from_primary(self, output_name: str) -> pulumi.Output[Any]:
+        """A required output of the primary stack (secondaries only); a missing one fails the deploy."""
+        if self.primary is None:
+            raise RuntimeError(f"stack {self.stack} is the primary; it has no primary StackReference")
+        return self.primary.require_output(output_name)

@@ -1,0 +1,24 @@
+"""A region stack, tier by tier. Tiers run in dependency order and pass typed objects forward.
+
+The order and each builder's contract are documented in docs/stack-outputs.md.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.config.stack import StackConfig
+from stacks.context import RegionContext
+from stacks.network import build_network
+
+
+def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
+    """Build every tier of one region stack and export what other stacks and the DR programs read."""
+    ctx = RegionContext.create(cfg, stack)
+    pulumi.export("region", cfg.region)
+    pulumi.export("role", cfg.role)
+    pulumi.export("writerRegion", ctx.writer_region)
+    pulumi.export("namePrefix", ctx.base)
+
+    network = build_network(ctx)  # noqa: F841 (consumed by the tiers below as they land)
+    return ctx

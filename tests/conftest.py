@@ -1,0 +1,87 @@
+"""Shared test harness.
+
+- `planner` / `plans`: both real stack files synthesized ONCE per session (mock runtime) and shared.
+- `run_program`: run any function (e.g. one component) under a fresh mock runtime and get the recorded
+  registrations as a Plan. Each call resets Pulumi's runtime state (root stack, config, pending RPCs).
+- `write_stacks`: copy the real stack files to a temp dir, edit them, and plan/check that dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.plan.model import Plan
+from infra.plan.runner import REPO_ROOT, Planner, synthesize
+
+STACKS = ("us-east-1", "eu-west-1")
+
+
+@pytest.fixture(scope="session")
+def planner() -> Planner:
+    return Planner(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def plans(planner: Planner) -> dict[str, Plan]:
+    """`{stack: Plan}` for every real stack file (secondaries fed from the primary's planned outputs)."""
+    return {stack: planner.plan(stack) for stack in sorted(planner.fleet.stacks)}
+
+
+@pytest.fixture(scope="session")
+def primary_plan(plans: dict[str, Plan]) -> Plan:
+    return plans["us-east-1"]
+
+
+@pytest.fixture(scope="session")
+def secondary_plan(plans: dict[str, Plan]) -> Plan:
+    return plans["eu-west-1"]
+
+
+@pytest.fixture
+def run_program() -> Callable[..., Plan]:
+    """`run_program(fn, stack="unit", config=None, stack_outputs=None) -> Plan`."""
+
+    def run(
+        fn: Callable[[], Any],
+        stack: str = "unit",
+        config: dict[str, Any] | None = None,
+        stack_outputs: dict[str, dict[str, Any]] | None = None,
+    ) -> Plan:
+        return synthesize(stack, config or {}, stack_outputs, program=fn)
+
+    return run
+
+
+def load_stack_yaml(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture
+def write_stacks(tmp_path: Path) -> Callable[..., Path]:
+    """Copy the real stack files to tmp; `edit(stack, doc)` callbacks mutate the parsed YAML before writing."""
+
+    def write(edits: dict[str, Callable[[dict[str, Any]], None]] | None = None, drop: tuple[str, ...] = ()) -> Path:
+        for path in sorted(REPO_ROOT.glob("Pulumi.*.yaml")):
+            stack = path.name[len("Pulumi.") : -len(".yaml")]
+            if stack in drop:
+                continue
+            shutil.copy(path, tmp_path / path.name)
+            if edits and stack in edits:
+                doc = load_stack_yaml(tmp_path / path.name)
+                edits[stack](doc["config"])
+                (tmp_path / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
+        shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+        return tmp_path
+
+    return write
+
+
+def inputs_of(plan: Plan, typ: str, name: str | None = None) -> dict[str, Any]:
+    """Inputs of the single resource of `typ` (and `name`) in `plan`."""
+    return plan.one(typ, name).inputs
