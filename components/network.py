@@ -90,7 +90,10 @@ class Network(PlatformComponent):
             opts=self.child(),
         )
         igw = aws.ec2.InternetGateway(
-            self.cname("igw"), region=region, vpc_id=self.vpc.id, tags=self.tagged(tags, f"{base}-igw"),
+            self.cname("igw"),
+            region=region,
+            vpc_id=self.vpc.id,
+            tags=self.tagged(tags, f"{base}-igw"),
             opts=self.child(),
         )
 
@@ -112,7 +115,10 @@ class Network(PlatformComponent):
                 )
 
         public_rt = aws.ec2.RouteTable(
-            self.cname("public-rt"), region=region, vpc_id=self.vpc.id, tags=self.tagged(tags, f"{base}-public-rt"),
+            self.cname("public-rt"),
+            region=region,
+            vpc_id=self.vpc.id,
+            tags=self.tagged(tags, f"{base}-public-rt"),
             opts=self.child(),
         )
         aws.ec2.Route(
@@ -125,16 +131,22 @@ class Network(PlatformComponent):
         )
         for subnet, zone in zip(subnets["public"], args.availability_zones, strict=True):
             aws.ec2.RouteTableAssociation(
-                self.cname(f"public-{zone[-1]}-rta"), region=region, subnet_id=subnet.id,
-                route_table_id=public_rt.id, opts=self.child(),
+                self.cname(f"public-{zone[-1]}-rta"),
+                region=region,
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=self.child(),
             )
 
         nat_zones = args.availability_zones if args.nat_gateways == "perAz" else args.availability_zones[:1]
         nats = []
         for subnet, zone in zip(subnets["public"], nat_zones, strict=False):
             eip = aws.ec2.Eip(
-                self.cname(f"nat-{zone[-1]}-eip"), region=region, domain="vpc",
-                tags=self.tagged(tags, f"{base}-nat-{zone[-1]}"), opts=self.child(),
+                self.cname(f"nat-{zone[-1]}-eip"),
+                region=region,
+                domain="vpc",
+                tags=self.tagged(tags, f"{base}-nat-{zone[-1]}"),
+                opts=self.child(),
             )
             nats.append(
                 aws.ec2.NatGateway(
@@ -150,8 +162,11 @@ class Network(PlatformComponent):
         private_rts = []
         for index, (subnet, zone) in enumerate(zip(subnets["private"], args.availability_zones, strict=True)):
             rt = aws.ec2.RouteTable(
-                self.cname(f"private-{zone[-1]}-rt"), region=region, vpc_id=self.vpc.id,
-                tags=self.tagged(tags, f"{base}-private-{zone[-1]}-rt"), opts=self.child(),
+                self.cname(f"private-{zone[-1]}-rt"),
+                region=region,
+                vpc_id=self.vpc.id,
+                tags=self.tagged(tags, f"{base}-private-{zone[-1]}-rt"),
+                opts=self.child(),
             )
             aws.ec2.Route(
                 self.cname(f"private-{zone[-1]}-default"),
@@ -162,20 +177,29 @@ class Network(PlatformComponent):
                 opts=self.child(),
             )
             aws.ec2.RouteTableAssociation(
-                self.cname(f"private-{zone[-1]}-rta"), region=region, subnet_id=subnet.id, route_table_id=rt.id,
+                self.cname(f"private-{zone[-1]}-rta"),
+                region=region,
+                subnet_id=subnet.id,
+                route_table_id=rt.id,
                 opts=self.child(),
             )
             private_rts.append(rt)
 
         # Database subnets are isolated: their route table has only the local route (and gateway endpoints).
         database_rt = aws.ec2.RouteTable(
-            self.cname("database-rt"), region=region, vpc_id=self.vpc.id,
-            tags=self.tagged(tags, f"{base}-database-rt"), opts=self.child(),
+            self.cname("database-rt"),
+            region=region,
+            vpc_id=self.vpc.id,
+            tags=self.tagged(tags, f"{base}-database-rt"),
+            opts=self.child(),
         )
         for subnet, zone in zip(subnets["database"], args.availability_zones, strict=True):
             aws.ec2.RouteTableAssociation(
-                self.cname(f"database-{zone[-1]}-rta"), region=region, subnet_id=subnet.id,
-                route_table_id=database_rt.id, opts=self.child(),
+                self.cname(f"database-{zone[-1]}-rta"),
+                region=region,
+                subnet_id=subnet.id,
+                route_table_id=database_rt.id,
+                opts=self.child(),
             )
 
         self._flow_logs(args)
@@ -205,7 +229,11 @@ class Network(PlatformComponent):
         key = KmsKey(
             self.cname("flow-logs-key"),
             KmsKeyArgs(
-                region=region, name_prefix=base, tags=args.tags, purpose="flow-logs", account_id=args.account_id,
+                region=region,
+                name_prefix=base,
+                tags=args.tags,
+                purpose="flow-logs",
+                account_id=args.account_id,
                 service_principals=[f"logs.{region}.amazonaws.com"],
             ),
             opts=self.child(),

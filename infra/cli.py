@@ -75,9 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("schema", help="print the JSON Schema of a stack file").set_defaults(func=_schema)
-    sub.add_parser("check", help="validate every Pulumi.*.yaml and the rules between them").set_defaults(
-        func=_check
-    )
+    sub.add_parser("check", help="validate every Pulumi.*.yaml and the rules between them").set_defaults(func=_check)
 
     plan = sub.add_parser("plan", help="synthesize a stack offline (mock runtime) and show what it declares")
     plan.add_argument("stack", help="stack name (= region), e.g. us-east-1")

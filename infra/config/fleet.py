@@ -70,7 +70,9 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
         if cfg.region != name:
             issues.append(
                 ConfigIssue(
-                    file, "platform:region", f"is '{cfg.region}' but the stack is named '{name}'.",
+                    file,
+                    "platform:region",
+                    f"is '{cfg.region}' but the stack is named '{name}'.",
                     f"stacks are named after their region: set platform:region to '{name}' or rename the file.",
                 )
             )
@@ -79,14 +81,18 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
         elif cfg.partner_stack not in stacks:
             issues.append(
                 ConfigIssue(
-                    file, "platform:partnerStack", f"names '{cfg.partner_stack}' but there is no "
-                    f"{stack_file_name(cfg.partner_stack)}.", f"use one of: {', '.join(sorted(stacks))}.",
+                    file,
+                    "platform:partnerStack",
+                    f"names '{cfg.partner_stack}' but there is no {stack_file_name(cfg.partner_stack)}.",
+                    f"use one of: {', '.join(sorted(stacks))}.",
                 )
             )
         elif not cfg.is_primary and not stacks[cfg.partner_stack].is_primary:
             issues.append(
                 ConfigIssue(
-                    file, "platform:partnerStack", f"names '{cfg.partner_stack}', which is not the primary.",
+                    file,
+                    "platform:partnerStack",
+                    f"names '{cfg.partner_stack}', which is not the primary.",
                     "a secondary pairs with the primary stack.",
                 )
             )
@@ -97,7 +103,9 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
         if cfg.active_region is not None and cfg.active_region not in regions:
             issues.append(
                 ConfigIssue(
-                    file, "platform:activeRegion", f"is '{cfg.active_region}', which no stack serves.",
+                    file,
+                    "platform:activeRegion",
+                    f"is '{cfg.active_region}', which no stack serves.",
                     f"use one of: {', '.join(sorted(regions))}.",
                 )
             )
@@ -106,7 +114,9 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
         target = stack_file_name(sorted(primaries)[1]) if len(primaries) > 1 else stack_file_name(sorted(stacks)[0])
         issues.append(
             ConfigIssue(
-                target, "platform:role", f"exactly one stack must have role 'primary' (found: {found}).",
+                target,
+                "platform:role",
+                f"exactly one stack must have role 'primary' (found: {found}).",
                 "set role: secondary on all but one stack.",
             )
         )
@@ -114,16 +124,20 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     if len(knobs) > 1:
         issues.append(
             ConfigIssue(
-                stack_file_name(sorted(stacks)[0]), "platform:activeRegion",
-                f"the stacks disagree ({', '.join(sorted(knobs))}).", "set the same activeRegion in every stack file.",
+                stack_file_name(sorted(stacks)[0]),
+                "platform:activeRegion",
+                f"the stacks disagree ({', '.join(sorted(knobs))}).",
+                "set the same activeRegion in every stack file.",
             )
         )
     envs = {cfg.environment for cfg in stacks.values()}
     if len(envs) > 1:
         issues.append(
             ConfigIssue(
-                stack_file_name(sorted(stacks)[0]), "platform:environment",
-                f"the stacks disagree ({', '.join(sorted(envs))}).", "one project deploys one environment.",
+                stack_file_name(sorted(stacks)[0]),
+                "platform:environment",
+                f"the stacks disagree ({', '.join(sorted(envs))}).",
+                "one project deploys one environment.",
             )
         )
     names = sorted(stacks)
@@ -134,7 +148,8 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
             if net_a.overlaps(net_b):
                 issues.append(
                     ConfigIssue(
-                        stack_file_name(b), "platform:network.cidr",
+                        stack_file_name(b),
+                        "platform:network.cidr",
                         f"{net_b} overlaps {net_a} of {stack_file_name(a)}.",
                         "give every region a distinct range (e.g. 10.10.0.0/16, 10.20.0.0/16) so peering and "
                         "failover routing stay possible.",

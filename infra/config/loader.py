@@ -36,7 +36,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
             [ConfigIssue(name, "-", f"is not valid YAML ({exc}).".replace("\n", " "), "fix the YAML syntax.")]
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise ConfigError([ConfigIssue(name, "config", "must be a mapping of config keys.", "see docs/configuration.md.")])
+        raise ConfigError(
+            [ConfigIssue(name, "config", "must be a mapping of config keys.", "see docs/configuration.md.")]
+        )
     return dict(document.get("config") or {})
 
 
@@ -144,7 +146,7 @@ def _issue(source: str, error: dict[str, Any]) -> ConfigIssue:
     kind = error.get("type", "")
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        _, holder = _field_info(loc[:-1] + ("__none__",))
+        _, holder = _field_info((*loc[:-1], "__none__"))
         allowed = sorted((f.alias or n) for n, f in holder.model_fields.items()) if holder else []
         return ConfigIssue(
             source,

@@ -76,13 +76,13 @@ class RecordingMonitor(MockMonitor):
         self.records: list[PlannedResource] = []
         self._lock = threading.Lock()
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self._record(response.urn, request, request.object, custom=bool(request.custom))
         return response
 
-    def ReadResource(self, request):  # noqa: N802
+    def ReadResource(self, request):
         response = super().ReadResource(request)
         self._record(response.urn, request, request.properties, custom=True)
         return response
