@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
+from infra.console import make_console
 
 from infra.config.errors import ConfigError
 from infra.plan.runner import REPO_ROOT
@@ -27,7 +27,7 @@ def _check(args: argparse.Namespace) -> int:
     from infra.config.fleet import load_fleet
 
     fleet = load_fleet(args.root)
-    console = Console()
+    console = make_console()
     for name, cfg in sorted(fleet.stacks.items()):
         console.print(f"[green]ok[/] Pulumi.{name}.yaml: {cfg.role} in {cfg.region}, partner {cfg.partner_stack}")
     console.print(f"{len(fleet.stacks)} stack files valid; primary {fleet.primary}, writer {fleet.active_region}.")
@@ -39,7 +39,7 @@ def _plan(args: argparse.Namespace) -> int:
     from infra.plan.render import diff_plans, render_diff, render_plan
     from infra.plan.runner import Planner
 
-    console = Console()
+    console = make_console()
     planner = Planner(args.root)
     if args.stack not in planner.fleet.stacks:
         console.print(
@@ -69,11 +69,66 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """The main job on the embedded default: validate, plan every stack offline, then a local DR drill."""
+    import time
+
+    from rich.table import Table
+
+    from infra.plan.runner import Planner
+
+    console = make_console()
+    planner = Planner(args.root)
+    fleet = planner.fleet
+    console.rule("1. stack files")
+    _check(args)
+    console.rule("2. offline plan of every stack (Pulumi mock runtime; no cloud account, no preview)")
+    table = Table()
+    for column in ("stack", "role", "resources", "components", "outputs", "seconds", "plan file"):
+        table.add_column(column)
+    out_dir = args.root / "reports" / "plans"
+    order = [fleet.primary, *fleet.secondaries()]
+    for stack in order:
+        started = time.perf_counter()
+        plan = planner.plan(stack)
+        elapsed = time.perf_counter() - started
+        path = out_dir / f"{stack}.json"
+        plan.write(path)
+        components = sum(1 for r in plan.resources if not r.custom)
+        table.add_row(
+            stack,
+            fleet.stacks[stack].role,
+            str(len(plan.resources)),
+            str(components),
+            str(len(plan.outputs)),
+            f"{elapsed:.1f}",
+            str(path.relative_to(args.root)),
+        )
+    console.print(table)
+    if "drill" not in _registered_commands():
+        console.print("[yellow]the DR drill is not available in this build[/]")
+        return 0
+    if len(order) < 2:
+        console.print("[yellow]only one stack: no drill to run[/]")
+        return 0
+    console.rule(f"3. local DR drill: planned switchover {order[0]} -> {order[1]} (embedded AWS emulator)")
+    return main(
+        ["--root", str(args.root), "drill", "planned", "--from", order[0], "--to", order[1], "--local", "--execute"]
+    )
+
+
+def _registered_commands() -> set[str]:
+    return {name for register in _extensions() for name in getattr(register, "commands", ("drill",))}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="project directory (default: this repo)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    sub.add_parser(
+        "demo", help="main job: check, offline plan of every stack, local DR drill (no cloud account)"
+    ).set_defaults(func=_demo)
     sub.add_parser("schema", help="print the JSON Schema of a stack file").set_defaults(func=_schema)
     sub.add_parser("check", help="validate every Pulumi.*.yaml and the rules between them").set_defaults(func=_check)
 

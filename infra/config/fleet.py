@@ -111,25 +111,30 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
             )
     if len(primaries) != 1:
         found = ", ".join(stack_file_name(p) for p in sorted(primaries)) or "none"
-        target = stack_file_name(sorted(primaries)[1]) if len(primaries) > 1 else stack_file_name(sorted(stacks)[0])
-        issues.append(
-            ConfigIssue(
-                target,
-                "platform:role",
-                f"exactly one stack must have role 'primary' (found: {found}).",
-                "set role: secondary on all but one stack.",
+        for target in sorted(primaries) or sorted(stacks):
+            issues.append(
+                ConfigIssue(
+                    stack_file_name(target),
+                    "platform:role",
+                    f"exactly one stack must have role 'primary' (found: {found}).",
+                    "set role: primary on one stack and role: secondary on all others.",
+                )
             )
-        )
-    knobs = {cfg.active_region for cfg in stacks.values() if cfg.active_region is not None}
-    if len(knobs) > 1:
-        issues.append(
-            ConfigIssue(
-                stack_file_name(sorted(stacks)[0]),
-                "platform:activeRegion",
-                f"the stacks disagree ({', '.join(sorted(knobs))}).",
-                "set the same activeRegion in every stack file.",
-            )
-        )
+    if len(primaries) == 1:
+        # Every stack must agree on who holds the writer; an unset knob means the primary's region.
+        primary_region = stacks[primaries[0]].region
+        effective = {name: cfg.writer_region(primary_region) for name, cfg in stacks.items()}
+        if len(set(effective.values())) > 1:
+            said = ", ".join(f"{stack_file_name(n)} -> {r}" for n, r in sorted(effective.items()))
+            for name in sorted(stacks):
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        "platform:activeRegion",
+                        f"the stacks disagree on the active region ({said}; unset means the primary's region).",
+                        "set the same activeRegion in every stack file (the DR drill sets all of them).",
+                    )
+                )
     envs = {cfg.environment for cfg in stacks.values()}
     if len(envs) > 1:
         issues.append(
@@ -140,7 +145,7 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                 "one project deploys one environment.",
             )
         )
-    names = sorted(stacks)
+    names = sorted(stacks, key=lambda n: (not stacks[n].is_primary, n))
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             net_a = ipaddress.IPv4Network(stacks[a].network.cidr)

@@ -33,11 +33,16 @@ def synthesize(
     config: dict[str, Any],
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     program: Callable[[], None] = _program,
+    monitor: RecordingMonitor | None = None,
 ) -> Plan:
-    """Run `program` for `stack` with `config` (a stack file's `config:` mapping) under the mock runtime."""
+    """Run `program` for `stack` with `config` (a stack file's `config:` mapping) under the mock runtime.
+
+    Pass `monitor` (built on `PlatformMocks(stack_outputs)`) to inspect registrations even when the program fails.
+    """
     secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
-    mocks = PlatformMocks(stack_outputs)
-    monitor = RecordingMonitor(mocks)
+    if monitor is None:
+        monitor = RecordingMonitor(PlatformMocks(stack_outputs))
+    mocks = monitor.mocks
     # Fresh runtime state for every run: root stack, config, outstanding RPCs.
     settings.reset_options(project=PROJECT, stack=stack, preview=False, organization="organization")
     runtime_config.set_all_config(engine_config(config), secret_keys)
