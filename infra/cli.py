@@ -7,9 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from infra.console import make_console
-
 from infra.config.errors import ConfigError
+from infra.console import make_console
 from infra.plan.runner import REPO_ROOT
 
 EXIT_CONFIG = 2
