@@ -123,7 +123,10 @@ def _registered_commands() -> set[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__)
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="project directory (default: this repo)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # `--root` is accepted after the subcommand too (`python -m infra plan us-east-1 --root DIR`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="project directory")
+    sub = _SubParsers(parser.add_subparsers(dest="command", required=True), common)
 
     sub.add_parser(
         "demo", help="main job: check, offline plan of every stack, local DR drill (no cloud account)"
@@ -143,6 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _extensions():
         register(sub)
     return parser
+
+
+class _SubParsers:
+    """`add_subparsers()` that gives every subcommand the common options."""
+
+    def __init__(self, action, common: argparse.ArgumentParser):
+        self._action, self._common = action, common
+
+    def add_parser(self, name: str, **kwargs):
+        kwargs.setdefault("parents", [self._common])
+        return self._action.add_parser(name, **kwargs)
 
 
 def _extensions():

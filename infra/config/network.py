@@ -78,7 +78,7 @@ class NetworkConfig(ConfigModel):
     @classmethod
     def _az_count(cls, value: int) -> int:
         if not 2 <= value <= 6:
-            raise ValueError(f"is {value}; a highly available VPC needs 2 to 6 AZs (the seed uses 3)")
+            raise ValueError("a highly available VPC needs 2 to 6 AZs (the seed uses 3)")
         return value
 
     @field_validator("interface_endpoints")
