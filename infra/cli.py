@@ -22,6 +22,13 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_docs(args: argparse.Namespace) -> int:
+    from infra.config.reference import configuration_reference
+
+    print(configuration_reference(), end="")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from infra.config.fleet import load_fleet
 
@@ -132,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="main job: check, offline plan of every stack, local DR drill (no cloud account)"
     ).set_defaults(func=_demo)
     sub.add_parser("schema", help="print the JSON Schema of a stack file").set_defaults(func=_schema)
+    sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)").set_defaults(
+        func=_config_docs
+    )
     sub.add_parser("check", help="validate every Pulumi.*.yaml and the rules between them").set_defaults(func=_check)
 
     plan = sub.add_parser("plan", help="synthesize a stack offline (mock runtime) and show what it declares")
