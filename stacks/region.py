@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 
 from infra.config.stack import StackConfig
+from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.network import build_network
 
@@ -20,5 +21,7 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     pulumi.export("writerRegion", ctx.writer_region)
     pulumi.export("namePrefix", ctx.base)
 
-    network = build_network(ctx)  # noqa: F841 (consumed by the tiers below as they land)
+    network = build_network(ctx)
+    dns = None  # build_dns(ctx) lands with the traffic tier
+    compute = build_compute(ctx, network, dns)  # noqa: F841
     return ctx

@@ -8,9 +8,11 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.compute import ComputeConfig
 from infra.config.network import NetworkConfig
 from infra.config.regions import AWS_REGIONS
 from infra.config.shared import CostTagsConfig, NamingConfig, Role
+from infra.config.workloads import WorkloadsConfig
 
 NAMESPACE = "platform"
 
@@ -42,6 +44,8 @@ class StackConfig(ConfigModel):
     naming: NamingConfig = Field(default_factory=NamingConfig)  # type: ignore[arg-type]
     tags: CostTagsConfig
     network: NetworkConfig
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
+    workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)  # type: ignore[arg-type]
 
     @field_validator("region", "active_region")
     @classmethod

@@ -67,7 +67,63 @@ COMPUTED: dict[str, Synth] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{pid}"
     },
+    # Compute tier (EKS, launch templates, node groups, ALB, target groups).
+    "aws:eks/cluster:Cluster": lambda name, pid, inputs, region: _eks_cluster(name, pid, inputs, region),
+    "aws:eks/nodeGroup:NodeGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:nodegroup/{inputs.get('clusterName')}/{pid}/{digest(name)}",
+        "status": "ACTIVE",
+        "resources": [
+            {
+                "autoscalingGroups": [{"name": f"eks-{pid}-{digest(name, region, length=8)}"}],
+                "remoteAccessSecurityGroupId": "",
+            }
+        ],
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, pid, inputs, region: {
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    },
+    "aws:lb/loadBalancer:LoadBalancer": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/{_lb_suffix(name, pid, region)}",
+        "arnSuffix": _lb_suffix(name, pid, region),
+        "dnsName": f"{pid}-{int(digest(name, region, length=8), 16) % 10**9}.{region}.elb.amazonaws.com",
+        "zoneId": _ALB_ZONE_IDS.get(region, "Z35SXDOTRQ7X7K"),
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{_tg_suffix(name, pid, region)}",
+        "arnSuffix": _tg_suffix(name, pid, region),
+    },
 }
+
+# Canonical hosted zone ids of ALBs per Region (Elastic Load Balancing endpoints and quotas).
+_ALB_ZONE_IDS = {
+    "us-east-1": "Z35SXDOTRQ7X7K",
+    "us-east-2": "Z3AADJGX6KTTL2",
+    "us-west-2": "Z1H1FL5HABSF5",
+    "eu-west-1": "Z32O12XQLNTSW2",
+    "eu-central-1": "Z215JYRZR1TBD5",
+}
+
+
+def _lb_suffix(name: str, pid: str, region: str) -> str:
+    return f"app/{pid}/{digest(name, region, length=16)}"
+
+
+def _tg_suffix(name: str, pid: str, region: str) -> str:
+    return f"targetgroup/{pid}/{digest(name, region, length=16)}"
+
+
+def _eks_cluster(name: str, pid: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    oidc = digest("oidc", name, region, length=32).upper()
+    return {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:cluster/{pid}",
+        "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgo="},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "clusterId": digest("cluster-id", name, region, length=32),
+    }
 
 
 def computed_outputs(typ: str, name: str, physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:

@@ -1,0 +1,148 @@
+"""Workloads section (`platform:workloads`): the seed's application services on the regional EKS cluster."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import ConfigModel
+
+_DNS_LABEL = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+_IMAGE_REPO = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/devtools"
+
+# Seed 001 `application_layer.core_services` (instances, cpu, memory, scaling bounds and metric).
+DEFAULT_SERVICES = (
+    {"name": "claude-api", "image": f"{_REGISTRY}/claude-api", "tag": "1.0.0", "instances": 20, "cpu": 4,
+     "memory_gib": 8, "min_replicas": 10, "max_replicas": 100, "metric": "cpu", "target_utilization": 70,
+     "scale_up_stabilization_seconds": 300, "scale_down_stabilization_seconds": 900, "public": True},
+    {"name": "user-management", "image": f"{_REGISTRY}/user-management", "tag": "1.0.0", "instances": 10,
+     "cpu": 2, "memory_gib": 4, "min_replicas": 5, "max_replicas": 50, "metric": "cpu", "target_utilization": 60,
+     "allowed_from": ["claude-api"]},
+    {"name": "audit-logging", "image": f"{_REGISTRY}/audit-logging", "tag": "1.0.0", "instances": 8, "cpu": 2,
+     "memory_gib": 6, "min_replicas": 4, "max_replicas": 40, "metric": "memory", "target_utilization": 80,
+     "allowed_from": ["claude-api", "user-management", "analytics"]},
+    {"name": "analytics", "image": f"{_REGISTRY}/analytics", "tag": "1.0.0", "instances": 6, "cpu": 4,
+     "memory_gib": 16, "min_replicas": 3, "max_replicas": 30, "metric": "cpu", "target_utilization": 70,
+     "allowed_from": ["claude-api"]},
+)  # fmt: skip
+
+
+class ServiceConfig(ConfigModel):
+    """One service of seed 001's application layer: size, scaling bounds, image and network reach."""
+
+    name: str = Field(..., pattern=_DNS_LABEL, description="Service name (DNS label), e.g. `claude-api`.")
+    namespace: str | None = Field(None, pattern=_DNS_LABEL, description="Namespace; default: the service name.")
+    image: str = Field(
+        ..., description="Image repository without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/api`."
+    )
+    tag: str | None = Field(None, description="Immutable image tag (never `latest`); or set `digest`.")
+    digest: str | None = Field(None, description="Image digest `sha256:<64 hex>` (preferred over a tag).")
+    instances: int = Field(..., ge=1, le=1000, description="Seed instance count = initial replicas.")
+    cpu: float = Field(..., gt=0, le=192, description="vCPU per pod (seed `resources.cpu`), requests = limits.")
+    memory_gib: float = Field(..., gt=0, le=1024, description="Memory GiB per pod (seed `resources.memory`).")
+    min_replicas: int = Field(..., ge=1, le=1000, description="HPA minimum (seed `scaling.min_instances`).")
+    max_replicas: int = Field(..., ge=1, le=1000, description="HPA maximum (seed `scaling.max_instances`).")
+    metric: Literal["cpu", "memory"] = Field("cpu", description="HPA resource metric (seed target_*_utilization).")
+    target_utilization: int = Field(70, ge=10, le=100, description="HPA target average utilization (%).")
+    scale_up_stabilization_seconds: int = Field(0, ge=0, le=3600, description="HPA scale-up window (cooldown).")
+    scale_down_stabilization_seconds: int = Field(300, ge=0, le=3600, description="HPA scale-down window.")
+    port: int = Field(8080, ge=1024, le=65535, description="Container port (non-root, so >= 1024).")
+    health_path: str = Field("/healthz", pattern=r"^/", description="Liveness/startup probe path.")
+    readiness_path: str = Field("/ready", pattern=r"^/", description="Readiness probe path.")
+    pdb_max_unavailable: str = Field("10%", pattern=r"^(\d+|\d{1,2}%)$", description="PDB maxUnavailable.")
+    public: bool = Field(False, description="Behind the regional ALB (exactly one service, the API).")
+    allowed_from: list[str] = Field(
+        default_factory=list, description="Other services (names) allowed to call this one (NetworkPolicy)."
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if "@" in value or not _IMAGE_REPO.match(value):
+            raise ValueError(
+                f"'{value}' is not an image repository without tag/digest, e.g. "
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/claude-api (put the tag in `tag` or `digest`)"
+            )
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if value.lower() == "latest":
+            raise ValueError("`latest` is mutable and not allowed; pin an immutable tag (e.g. 1.4.2) or a digest")
+        if not _TAG.match(value):
+            raise ValueError(f"'{value}' is not a valid image tag (letters, digits, _ . -; max 128)")
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is not None and not _DIGEST.match(value):
+            raise ValueError("must be sha256:<64 lowercase hex characters>")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServiceConfig:
+        if (self.tag is None) == (self.digest is None):
+            raise ValueError(f"service '{self.name}': set exactly one of `tag` or `digest`")
+        if not self.min_replicas <= self.instances <= self.max_replicas:
+            raise ValueError(
+                f"service '{self.name}': need minReplicas <= instances <= maxReplicas "
+                f"(got {self.min_replicas} / {self.instances} / {self.max_replicas})"
+            )
+        return self
+
+    @property
+    def ns(self) -> str:
+        return self.namespace or self.name
+
+    @property
+    def image_ref(self) -> str:
+        return f"{self.image}@{self.digest}" if self.digest else f"{self.image}:{self.tag}"
+
+
+class WorkloadsConfig(ConfigModel):
+    """The application services; a stack that is not the writer region runs them scaled by `warmStandbyFactor`."""
+
+    warm_standby_factor: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Fraction of replicas / HPA minimum a non-writer (warm standby) stack runs; HPA maximum kept.",
+    )
+    services: list[ServiceConfig] = Field(
+        default_factory=lambda: [ServiceConfig(**svc) for svc in DEFAULT_SERVICES],
+        min_length=1,
+        description="The services (seed 001 core_services).",
+    )
+
+    @model_validator(mode="after")
+    def _services(self) -> WorkloadsConfig:
+        names = [svc.name for svc in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"service names must be unique (got {names})")
+        public = [svc.name for svc in self.services if svc.public]
+        if len(public) != 1:
+            raise ValueError(f"exactly one service must be `public: true` (the ALB target); got {public}")
+        for svc in self.services:
+            unknown = [name for name in svc.allowed_from if name not in names]
+            if unknown:
+                raise ValueError(f"service '{svc.name}': allowedFrom names unknown services {unknown}")
+        return self
+
+    def scaled(self, value: int, standby: bool) -> int:
+        """`value` for this stack: unchanged when active, else scaled by the factor (at least 1)."""
+        return max(1, math.ceil(value * self.warm_standby_factor)) if standby else value
+
+    @property
+    def namespaces(self) -> list[str]:
+        return sorted({svc.ns for svc in self.services})

@@ -1,0 +1,98 @@
+"""Compute tier: the regional EKS cluster (node pools, add-ons, access entries, k8s provider) and the ALB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.eks import AccessGrant, EksCluster, EksClusterArgs, NodePool
+from infra.config.compute import ComputeConfig
+from stacks.context import RegionContext
+
+# Seed 000 role hierarchy -> EKS access policy. `None` namespaces = cluster scope.
+ROLE_POLICIES: dict[str, tuple[str, bool]] = {
+    "enterprise_admin": ("AmazonEKSClusterAdminPolicy", False),
+    "business_unit_admin": ("AmazonEKSAdminPolicy", True),
+    "team_lead": ("AmazonEKSEditPolicy", True),
+    "senior_developer": ("AmazonEKSEditPolicy", True),
+    "developer": ("AmazonEKSViewPolicy", True),
+}
+
+
+@dataclass
+class Compute:
+    """What later tiers read from the compute tier (see docs/stack-outputs.md)."""
+
+    cluster: EksCluster
+    cluster_name: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    node_group_names: pulumi.Output[list[str]]
+    k8s_provider: k8s.Provider
+    alb_arn: pulumi.Output[str] | None = None
+    alb_arn_suffix: pulumi.Output[str] | None = None
+    alb_dns_name: pulumi.Output[str] | None = None
+    alb_zone_id: pulumi.Output[str] | None = None
+    target_group_arn: pulumi.Output[str] | None = None
+    target_group_arn_suffix: pulumi.Output[str] | None = None
+    alb: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def access_grants(cfg: ComputeConfig, default_namespaces: list[str]) -> list[AccessGrant]:
+    """Seed roles (with their IAM role ARNs from config) -> access entries + EKS access policies."""
+    grants: list[AccessGrant] = []
+    for role, access in sorted(cfg.access.items()):
+        policy, namespaced = ROLE_POLICIES[role]
+        namespaces = (access.namespaces or default_namespaces) if namespaced else None
+        for index, arn in enumerate(access.principal_arns):
+            grants.append(
+                AccessGrant(
+                    key=f"{role.replace('_', '-')}-{index}",
+                    principal_arn=arn,
+                    policy=policy,  # type: ignore[arg-type]
+                    namespaces=namespaces,
+                )
+            )
+    return grants
+
+
+def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
+    """Build the EKS cluster (and, given the DNS tier's certificate, the regional ALB); export compute outputs."""
+    cfg = ctx.cfg.compute
+    workloads_cfg = getattr(ctx.cfg, "workloads", None)
+    namespaces = workloads_cfg.namespaces if workloads_cfg is not None else []
+    cluster = EksCluster(
+        "eks",
+        EksClusterArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            cluster_name=f"{ctx.base}-eks",
+            version=cfg.kubernetes_version,
+            account_id=ctx.account_id,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            public_access_cidrs=list(cfg.public_access_cidrs),
+            log_retention_days=cfg.log_retention_days,
+            addon_versions=dict(cfg.addon_versions),
+            node_pools=[NodePool(**group.model_dump()) for group in cfg.node_groups],
+            metadata_hop_limit=cfg.metadata_hop_limit,
+            access_grants=access_grants(cfg, namespaces),
+        ),
+        opts=ctx.opts(),
+    )
+    compute = Compute(
+        cluster=cluster,
+        cluster_name=cluster.cluster_name,
+        node_security_group_id=cluster.node_security_group_id,
+        node_group_names=cluster.node_group_names,
+        k8s_provider=cluster.provider,
+    )
+    ctx.shared["node_security_group_id"] = cluster.node_security_group_id
+    pulumi.export("eksClusterName", compute.cluster_name)
+    pulumi.export("eksNodeGroupNames", compute.node_group_names)
+    pulumi.export("eksNodeSecurityGroupId", compute.node_security_group_id)
+    return compute
