@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.alb import RegionalAlb, RegionalAlbArgs
 from components.eks import AccessGrant, EksCluster, EksClusterArgs, NodePool
 from infra.config.compute import ComputeConfig
 from stacks.context import RegionContext
@@ -92,7 +93,58 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
         k8s_provider=cluster.provider,
     )
     ctx.shared["node_security_group_id"] = cluster.node_security_group_id
+    certificate_arn = getattr(dns, "alb_certificate_arn", None) if dns is not None else None
+    if certificate_arn is not None:
+        _build_alb(ctx, cfg, network, cluster, certificate_arn, compute)
     pulumi.export("eksClusterName", compute.cluster_name)
     pulumi.export("eksNodeGroupNames", compute.node_group_names)
     pulumi.export("eksNodeSecurityGroupId", compute.node_security_group_id)
     return compute
+
+
+def _asg_name(resources: Any) -> str:
+    """The Auto Scaling group of a managed node group (`resources[0].autoscaling_groups[0].name`)."""
+    first = resources[0]
+    groups = first["autoscaling_groups"] if isinstance(first, dict) else first.autoscaling_groups
+    group = groups[0]
+    return group["name"] if isinstance(group, dict) else group.name
+
+
+def _build_alb(
+    ctx: RegionContext, cfg: ComputeConfig, network: Any, cluster: EksCluster, certificate_arn: Any, compute: Compute
+) -> None:
+    """The regional entry point: ALB -> NodePort of the API service on the application node groups."""
+    alb_cfg = cfg.alb
+    app_groups = [cluster.node_groups[group.name] for group in cfg.node_groups_of("application")]
+    alb = RegionalAlb(
+        "alb",
+        RegionalAlbArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            account_id=ctx.account_id,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.public_subnet_ids,
+            certificate_arn=certificate_arn,
+            target_security_group_id=cluster.node_security_group_id,
+            target_port=alb_cfg.node_port,
+            target_autoscaling_group_names=[group.resources.apply(_asg_name) for group in app_groups],
+            health_check_path=alb_cfg.health_check_path,
+            ssl_policy=alb_cfg.ssl_policy,
+            ingress_cidrs=list(alb_cfg.ingress_cidrs),
+            deletion_protection=alb_cfg.deletion_protection,
+            idle_timeout_seconds=alb_cfg.idle_timeout_seconds,
+            access_log_retention_days=alb_cfg.access_log_retention_days,
+        ),
+        opts=ctx.opts(),
+    )
+    compute.alb = alb
+    compute.alb_arn = alb.arn
+    compute.alb_arn_suffix = alb.arn_suffix
+    compute.alb_dns_name = alb.dns_name
+    compute.alb_zone_id = alb.zone_id
+    compute.target_group_arn = alb.target_group_arn
+    compute.target_group_arn_suffix = alb.target_group_arn_suffix
+    pulumi.export("albArn", alb.arn)
+    pulumi.export("albDnsName", alb.dns_name)
+    pulumi.export("albZoneId", alb.zone_id)

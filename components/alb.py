@@ -1,0 +1,306 @@
+"""The regional internet-facing ALB: HTTPS only (TLS 1.2+), access logs to an encrypted bucket, NodePort targets."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, field_validator
+
+from components.base import ComponentArgs, Input, PlatformComponent
+
+# Elastic Load Balancing accounts that write access logs in Regions opened before August 2022 (ELB user guide,
+# "Enable access logs"); newer Regions use the log-delivery service principal instead.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "eu-north-1": "897822967062",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-south-1": "718504428378",
+    "sa-east-1": "507241528517",
+}
+
+
+class RegionalAlbArgs(ComponentArgs):
+    """Args of `RegionalAlb`. Defaults: deletion protection, invalid headers dropped, TLS 1.2+/1.3 policy."""
+
+    account_id: Input = Field(..., description="AWS account id (log bucket name and policy).")
+    vpc_id: Input = Field(..., description="VPC of the ALB and its targets.")
+    subnet_ids: Input = Field(..., description="Public subnets (>= 2 AZs).")
+    certificate_arn: Input = Field(..., description="Validated regional ACM certificate for the HTTPS listener.")
+    target_security_group_id: Input = Field(..., description="Security group of the targets (EKS nodes).")
+    target_port: int = Field(30080, ge=1, le=65535, description="Port on the targets (the API's NodePort).")
+    target_autoscaling_group_names: list[Input] = Field(
+        default_factory=list, description="Auto Scaling groups whose instances are registered as targets."
+    )
+    health_check_path: str = Field("/healthz", description="Target health check path.")
+    ssl_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS 1.2+ listener policy.")
+    ingress_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"], description="Who may reach 443.")
+    deletion_protection: bool = Field(True, description="ALB deletion protection.")
+    idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Idle timeout.")
+    access_log_retention_days: int = Field(365, ge=1, description="Days access logs are kept.")
+
+    @field_validator("ssl_policy")
+    @classmethod
+    def _tls12(cls, value: str) -> str:
+        if not re.match(r"^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)", value):
+            raise ValueError("ssl_policy must be a TLS 1.2+ ELB security policy")
+        return value
+
+
+class RegionalAlb(PlatformComponent):
+    """Outputs: `arn`, `arn_suffix`, `dns_name`, `zone_id`, `target_group_arn`, `target_group_arn_suffix`,
+    `security_group_id`, `log_bucket`."""
+
+    def __init__(self, name: str, args: RegionalAlbArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:compute:RegionalAlb", name, opts)
+        region = args.region
+        lb_name = f"{args.name_prefix}-alb"[:32].rstrip("-")
+        bucket_name = pulumi.Output.concat(args.name_prefix, "-alb-logs-", args.account_id)
+
+        # Access-log bucket. ALB access logs support only SSE-S3 (AES256) bucket encryption, not SSE-KMS.
+        self.log_bucket = aws.s3.Bucket(
+            self.cname("logs"),
+            region=region,
+            bucket=bucket_name,
+            tags=self.tagged(args.tags, f"{args.name_prefix}-alb-logs"),
+            opts=self.child(),
+        )
+        bucket = self.log_bucket.id
+        aws.s3.BucketPublicAccessBlock(
+            self.cname("logs-pab"),
+            region=region,
+            bucket=bucket,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self.child(),
+        )
+        aws.s3.BucketOwnershipControls(
+            self.cname("logs-ownership"),
+            region=region,
+            bucket=bucket,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=self.child(),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            self.cname("logs-sse"),
+            region=region,
+            bucket=bucket,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=self.child(),
+        )
+        aws.s3.BucketVersioning(
+            self.cname("logs-versioning"),
+            region=region,
+            bucket=bucket,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=self.child(),
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            self.cname("logs-lifecycle"),
+            region=region,
+            bucket=bucket,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        days=args.access_log_retention_days
+                    ),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=30
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=self.child(),
+        )
+        policy = aws.s3.BucketPolicy(
+            self.cname("logs-policy"),
+            region=region,
+            bucket=bucket,
+            policy=pulumi.Output.all(self.log_bucket.arn, args.account_id).apply(
+                lambda parts: json.dumps(_log_bucket_policy(parts[0], parts[1], region))
+            ),
+            opts=self.child(),
+        )
+
+        # Security groups: the world (or the configured CIDRs) -> 443 on the ALB -> NodePort on the nodes.
+        sg_name = f"{args.name_prefix}-alb"
+        self.security_group = aws.ec2.SecurityGroup(
+            self.cname("sg"),
+            region=region,
+            name=sg_name,
+            description=f"Regional ALB {lb_name}: HTTPS in, NodePort out",
+            vpc_id=args.vpc_id,
+            tags=self.tagged(args.tags, sg_name),
+            opts=self.child(),
+        )
+        for index, cidr in enumerate(args.ingress_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                self.cname(f"sg-https-{index}"),
+                region=region,
+                security_group_id=self.security_group.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="HTTPS from clients / CloudFront",
+                tags=self.tagged(args.tags, f"{sg_name}-https-{index}"),
+                opts=self.child(),
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            self.cname("sg-to-targets"),
+            region=region,
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=args.target_security_group_id,
+            ip_protocol="tcp",
+            from_port=args.target_port,
+            to_port=args.target_port,
+            description="ALB to the API NodePort on the nodes",
+            tags=self.tagged(args.tags, f"{sg_name}-to-targets"),
+            opts=self.child(),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            self.cname("targets-from-alb"),
+            region=region,
+            security_group_id=args.target_security_group_id,
+            referenced_security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=args.target_port,
+            to_port=args.target_port,
+            description="API NodePort from the regional ALB",
+            tags=self.tagged(args.tags, f"{sg_name}-to-nodes"),
+            opts=self.child(),
+        )
+
+        self.load_balancer = aws.lb.LoadBalancer(
+            self.cname("lb"),
+            region=region,
+            name=lb_name,
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[self.security_group.id],
+            subnets=args.subnet_ids,
+            enable_deletion_protection=args.deletion_protection,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_http2=True,
+            idle_timeout=args.idle_timeout_seconds,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=bucket, prefix="alb", enabled=True),
+            tags=self.tagged(args.tags, lb_name),
+            opts=self.child(depends_on=[policy]),
+        )
+        tg_name = f"{args.name_prefix}-api"[:32].rstrip("-")
+        self.target_group = aws.lb.TargetGroup(
+            self.cname("tg"),
+            region=region,
+            name=tg_name,
+            vpc_id=args.vpc_id,
+            target_type="instance",
+            protocol="HTTP",
+            port=args.target_port,
+            deregistration_delay=30,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=args.health_check_path,
+                protocol="HTTP",
+                port="traffic-port",
+                matcher="200",
+                interval=15,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+                timeout=5,
+            ),
+            tags=self.tagged(args.tags, tg_name),
+            opts=self.child(),
+        )
+        self.listener = aws.lb.Listener(
+            self.cname("https"),
+            region=region,
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.ssl_policy,
+            certificate_arn=args.certificate_arn,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            tags=self.tagged(args.tags, f"{lb_name}-https"),
+            opts=self.child(),
+        )
+        for index, asg in enumerate(args.target_autoscaling_group_names):
+            aws.autoscaling.Attachment(
+                self.cname(f"targets-{index}"),
+                region=region,
+                autoscaling_group_name=asg,
+                lb_target_group_arn=self.target_group.arn,
+                opts=self.child(),
+            )
+
+        self.arn = self.load_balancer.arn
+        self.arn_suffix = self.load_balancer.arn_suffix
+        self.dns_name = self.load_balancer.dns_name
+        self.zone_id = self.load_balancer.zone_id
+        self.target_group_arn = self.target_group.arn
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "arn": self.arn,
+                "arnSuffix": self.arn_suffix,
+                "dnsName": self.dns_name,
+                "zoneId": self.zone_id,
+                "targetGroupArn": self.target_group_arn,
+                "logBucket": self.log_bucket.id,
+            }
+        )
+
+
+def _log_bucket_policy(bucket_arn: str, account: str, region: str) -> dict:
+    writer = (
+        {"AWS": f"arn:aws:iam::{ELB_LOG_ACCOUNTS[region]}:root"}
+        if region in ELB_LOG_ACCOUNTS
+        else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ElbAccessLogs",
+                "Effect": "Allow",
+                "Principal": writer,
+                "Action": "s3:PutObject",
+                "Resource": f"{bucket_arn}/alb/AWSLogs/{account}/*",
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }
