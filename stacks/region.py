@@ -11,6 +11,7 @@ from infra.config.stack import StackConfig
 from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.network import build_network
+from stacks.workloads import build_workloads
 
 
 def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
@@ -23,5 +24,7 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
 
     network = build_network(ctx)
     dns = None  # build_dns(ctx) lands with the traffic tier
-    compute = build_compute(ctx, network, dns)  # noqa: F841
+    compute = build_compute(ctx, network, dns)
+    data = None  # build_data(ctx, network, compute) lands with the data tier
+    build_workloads(ctx, compute, data)
     return ctx
