@@ -160,4 +160,16 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                         "failover routing stay possible.",
                     )
                 )
+    # Workloads: every region must run the same services so that any of them can take over the traffic.
+    services = {name: sorted(svc.name for svc in cfg.workloads.services) for name, cfg in stacks.items()}
+    for a in names[1:]:
+        if services[a] != services[names[0]]:
+            issues.append(
+                ConfigIssue(
+                    stack_file_name(a),
+                    "platform:workloads.services",
+                    f"runs {services[a]} but {stack_file_name(names[0])} runs {services[names[0]]}.",
+                    "list the same services (names) in every stack file; size them per region instead.",
+                )
+            )
     return issues
