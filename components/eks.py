@@ -343,6 +343,9 @@ class EksCluster(PlatformComponent):
         self, args: EksClusterArgs, addon: str, depends_on: list[pulumi.Resource] | None = None
     ) -> aws.eks.Addon:
         extra: dict = {}
+        if addon == "vpc-cni":
+            # Enforce Kubernetes NetworkPolicies with the VPC CNI's network policy agent.
+            extra["configuration_values"] = json.dumps({"enableNetworkPolicy": "true"})
         if addon == "aws-ebs-csi-driver":
             extra["pod_identity_associations"] = [
                 aws.eks.AddonPodIdentityAssociationArgs(

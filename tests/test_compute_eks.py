@@ -133,6 +133,7 @@ def test_core_addons_with_versions_and_ordering(eks_plan):
     # CoreDNS and the EBS CSI controller need nodes; the CNI must exist before nodes join.
     assert node_groups <= set(addons["coredns"].dependencies)
     assert addons["vpc-cni"].urn in set(eks_plan.of_type(NODE_GROUP)[0].dependencies)
+    assert json.loads(addons["vpc-cni"].inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
     ebs = addons["aws-ebs-csi-driver"].inputs["podIdentityAssociations"][0]
     assert ebs["serviceAccount"] == "ebs-csi-controller-sa" and ebs["roleArn"].endswith("-ebs-csi")
 
