@@ -10,6 +10,7 @@ import pulumi
 from infra.config.stack import StackConfig
 from stacks.compute import build_compute
 from stacks.context import RegionContext
+from stacks.dns import build_dns
 from stacks.network import build_network
 from stacks.workloads import build_workloads
 
@@ -23,7 +24,7 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     pulumi.export("namePrefix", ctx.base)
 
     network = build_network(ctx)
-    dns = None  # build_dns(ctx) lands with the traffic tier
+    dns = build_dns(ctx)
     compute = build_compute(ctx, network, dns)
     data = None  # build_data(ctx, network, compute) lands with the data tier
     build_workloads(ctx, compute, data)

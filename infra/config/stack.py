@@ -12,6 +12,7 @@ from infra.config.compute import ComputeConfig
 from infra.config.network import NetworkConfig
 from infra.config.regions import AWS_REGIONS
 from infra.config.shared import CostTagsConfig, NamingConfig, Role
+from infra.config.traffic import TrafficConfig
 from infra.config.workloads import WorkloadsConfig
 
 NAMESPACE = "platform"
@@ -46,6 +47,7 @@ class StackConfig(ConfigModel):
     network: NetworkConfig
     compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
     workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)  # type: ignore[arg-type]
+    traffic: TrafficConfig = Field(default_factory=TrafficConfig)  # type: ignore[arg-type]
 
     @field_validator("region", "active_region")
     @classmethod

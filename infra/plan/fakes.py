@@ -27,6 +27,7 @@ _ID_PREFIX = {
     "aws:ec2/flowLog:FlowLog": "fl-",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:cloudfront/distribution:Distribution": "E",
 }
 
 
@@ -93,7 +94,55 @@ COMPUTED: dict[str, Synth] = {
         "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{_tg_suffix(name, pid, region)}",
         "arnSuffix": _tg_suffix(name, pid, region),
     },
+    # DNS / traffic / edge tiers (Route 53, ACM, CloudFront, WAFv2).
+    "aws:route53/zone:Zone": lambda name, pid, inputs, region: {
+        "zoneId": "Z" + digest("zone", str(inputs.get("name")), length=20).upper(),
+        "nameServers": [f"ns-{n}.awsdns-{n:02d}.{tld}" for n, tld in ((101, "com"), (202, "net"), (303, "org"))],
+    },
+    "aws:route53/record:Record": lambda name, pid, inputs, region: {
+        "fqdn": str(inputs.get("name", "")).rstrip("."),
+    },
+    "aws:acm/certificate:Certificate": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_uuid(name, region)}",
+        "domainValidationOptions": _acm_validation(inputs),
+        "status": "PENDING_VALIDATION",
+    },
+    "aws:cloudfront/distribution:Distribution": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{pid}",
+        "domainName": f"d{digest('cf-domain', name, length=13)}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+        "status": "Deployed",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda name, pid, inputs, region: {
+        "arn": _waf_arn(region, inputs, "webacl", pid, name),
+        "capacity": 1000,
+    },
+    "aws:wafv2/ipSet:IpSet": lambda name, pid, inputs, region: {"arn": _waf_arn(region, inputs, "ipset", pid, name)},
 }
+
+
+def _uuid(*parts: str) -> str:
+    h = digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _acm_validation(inputs: dict[str, Any]) -> list[dict[str, str]]:
+    """ACM's DNS validation CNAMEs: the same for a name in every Region of an account (so: no region here)."""
+    names = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+    return [
+        {
+            "domainName": n,
+            "resourceRecordName": f"_{digest('acm', n, length=32)}.{n}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{digest('acm-value', n, length=32)}.acm-validations.aws.",
+        }
+        for n in dict.fromkeys(n for n in names if n)
+    ]
+
+
+def _waf_arn(region: str, inputs: dict[str, Any], kind: str, pid: str, name: str) -> str:
+    scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
+    return f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/{kind}/{pid}/{_uuid(kind, name, region)}"
 
 # Canonical hosted zone ids of ALBs per Region (Elastic Load Balancing endpoints and quotas).
 _ALB_ZONE_IDS = {

@@ -1,0 +1,70 @@
+"""DNS tier: the hosted zone (primary creates or adopts it, secondaries read it) and the regional ALB certificate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.certificate import DnsValidatedCertificate, DnsValidatedCertificateArgs
+from components.hosted_zone import HostedZone, HostedZoneArgs
+from stacks.context import RegionContext
+
+
+@dataclass
+class Dns:
+    """What later tiers read from the DNS tier (see docs/stack-outputs.md)."""
+
+    zone_id: pulumi.Output[str]
+    zone_name: pulumi.Output[str]
+    alb_certificate_arn: pulumi.Output[str]
+    regional_name: str
+    api_origin_name: str
+    zone: Any = None
+    certificate: Any = None
+
+
+def build_dns(ctx: RegionContext) -> Dns:
+    """Zone (primary: create or adopt `existingZoneId`; secondary: the primary's) + this region's ALB certificate."""
+    cfg = ctx.cfg.traffic
+    zone = None
+    if ctx.cfg.is_primary:
+        if cfg.existing_zone_id:
+            zone_id: pulumi.Output[str] = pulumi.Output.from_input(cfg.existing_zone_id)
+        else:
+            zone = HostedZone(
+                "zone",
+                HostedZoneArgs(region=ctx.region, name_prefix=ctx.base, tags=ctx.tags, zone_name=cfg.zone_name),
+                opts=ctx.opts(),
+            )
+            zone_id = zone.zone_id
+            pulumi.export("hostedZoneNameServers", zone.name_servers)
+        zone_name: pulumi.Output[str] = pulumi.Output.from_input(cfg.zone_name)
+    else:
+        zone_id = ctx.from_primary("hostedZoneId")
+        zone_name = ctx.from_primary("hostedZoneName")
+    regional_name = cfg.regional_name(ctx.region)
+    certificate = DnsValidatedCertificate(
+        "alb-cert",
+        DnsValidatedCertificateArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            domain_name=regional_name,
+            subject_alternative_names=[cfg.api_origin_name],
+            zone_id=zone_id,
+        ),
+        opts=ctx.opts(),
+    )
+    pulumi.export("hostedZoneId", zone_id)
+    pulumi.export("hostedZoneName", zone_name)
+    return Dns(
+        zone_id=zone_id,
+        zone_name=zone_name,
+        alb_certificate_arn=certificate.certificate_arn,
+        regional_name=regional_name,
+        api_origin_name=cfg.api_origin_name,
+        zone=zone,
+        certificate=certificate,
+    )
