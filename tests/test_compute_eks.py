@@ -281,3 +281,23 @@ def test_stack_every_kubernetes_resource_uses_the_cluster_provider(plans, stack)
     k8s = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
     assert k8s
     assert all(r.provider == provider.urn for r in k8s)
+
+
+@pytest.mark.parametrize("stack", ["us-east-1", "eu-west-1"])
+def test_stack_alb_routes_https_to_the_api_nodeport(plans, stack):
+    plan = plans[stack]
+    lb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert lb.inputs["region"] == stack and lb.inputs["internal"] is False
+    assert lb.inputs["enableDeletionProtection"] is True and lb.inputs["dropInvalidHeaderFields"] is True
+    listener = plan.one("aws:lb/listener:Listener", "alb-https").inputs
+    assert listener["protocol"] == "HTTPS" and listener["certificateArn"].startswith(f"arn:aws:acm:{stack}:")
+    api = next(
+        s.inputs for s in plan.of_type("kubernetes:core/v1:Service") if s.inputs["metadata"]["name"] == "claude-api"
+    )
+    assert plan.one("aws:lb/targetGroup:TargetGroup").inputs["port"] == api["spec"]["ports"][0]["nodePort"]
+    app_groups = [g for g in plan.of_type(NODE_GROUP) if g.inputs["labels"]["platform/pool"] == "application"]
+    assert len(plan.of_type("aws:autoscaling/attachment:Attachment")) == len(app_groups)
+    assert plan.outputs["albDnsName"].endswith(f".{stack}.elb.amazonaws.com")
+    assert plan.outputs["albZoneId"].startswith("Z") and plan.outputs["albArn"].startswith(
+        "arn:aws:elasticloadbalancing:"
+    )
