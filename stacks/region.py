@@ -12,6 +12,7 @@ from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.dns import build_dns
 from stacks.network import build_network
+from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
 
 
@@ -28,4 +29,6 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     compute = build_compute(ctx, network, dns)
     data = None  # build_data(ctx, network, compute) lands with the data tier
     build_workloads(ctx, compute, data)
+    traffic = build_traffic(ctx, dns, compute)
+    ctx.shared["traffic"] = traffic
     return ctx

@@ -172,4 +172,61 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                     "list the same services (names) in every stack file; size them per region instead.",
                 )
             )
+    issues.extend(_traffic_issues(stacks, names))
+    return issues
+
+
+def _traffic_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[ConfigIssue]:
+    """Route 53 record sets are shared by every stack: same zone, same policy, and a policy the fleet can use."""
+    issues: list[ConfigIssue] = []
+    first = stacks[names[0]].traffic
+    for name in names[1:]:
+        cfg = stacks[name].traffic
+        for key, mine, theirs in (
+            ("zoneName", cfg.zone_name, first.zone_name),
+            ("routingPolicy", cfg.routing_policy, first.routing_policy),
+            ("apiOriginLabel", cfg.api_origin_label, first.api_origin_label),
+            ("geolocation", cfg.geolocation, first.geolocation),
+        ):
+            if mine != theirs:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:traffic.{key}",
+                        f"is '{mine}' but {stack_file_name(names[0])} has '{theirs}'.",
+                        "every stack writes into the same Route 53 record set: use the same value in every file.",
+                    )
+                )
+    for name in names:
+        cfg = stacks[name].traffic
+        if cfg.existing_zone_id and not stacks[name].is_primary:
+            issues.append(
+                ConfigIssue(
+                    stack_file_name(name),
+                    "platform:traffic.existingZoneId",
+                    "is set on a secondary.",
+                    "set it on the primary only; secondaries read the zone from the primary's hostedZoneId output.",
+                )
+            )
+        if cfg.routing_policy == "failover" and len(stacks) != 2:
+            issues.append(
+                ConfigIssue(
+                    stack_file_name(name),
+                    "platform:traffic.routingPolicy",
+                    f"is 'failover' but the fleet has {len(stacks)} stacks; Route 53 failover has exactly one "
+                    "PRIMARY and one SECONDARY record.",
+                    "use 'weighted', 'latency' or 'geolocation' with more than two regions.",
+                )
+            )
+        if cfg.routing_policy == "geolocation":
+            unmapped = sorted(r for r in stacks if r not in cfg.geolocation)
+            if unmapped:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        "platform:traffic.geolocation",
+                        f"has no locations for {unmapped}; a non-active region would get no traffic.",
+                        "map every region to continent/country codes, e.g. {us-east-1: [NA, SA], eu-west-1: [EU]}.",
+                    )
+                )
     return issues

@@ -1,0 +1,71 @@
+"""Traffic tier: this region's Route 53 health check and records (regional name + its share of `api-origin`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.traffic import RegionalTraffic, RegionalTrafficArgs
+from stacks.context import RegionContext
+
+
+@dataclass
+class Traffic:
+    """What later tiers read from the traffic tier (see docs/stack-outputs.md)."""
+
+    health_check_id: pulumi.Output[str]
+    regional_record_name: pulumi.Output[str]
+    api_origin_name: pulumi.Output[str]
+    routing_policy: str
+    health_alarm_arn: pulumi.Output[str]
+    component: Any = None
+
+
+def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
+    """Records on `compute.alb_dns_name` / `compute.alb_zone_id`; the active-region knob picks PRIMARY / weights."""
+    cfg = ctx.cfg.traffic
+    if compute is None or getattr(compute, "alb_dns_name", None) is None:
+        pulumi.log.warn("traffic tier skipped: the compute tier built no ALB (no certificate from the DNS tier)")
+        return None
+    hc = cfg.health_check
+    traffic = RegionalTraffic(
+        "traffic",
+        RegionalTrafficArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            zone_id=dns.zone_id,
+            regional_name=dns.regional_name,
+            api_origin_name=dns.api_origin_name,
+            alb_dns_name=compute.alb_dns_name,
+            alb_zone_id=compute.alb_zone_id,
+            routing_policy=cfg.routing_policy,
+            is_active=ctx.is_writer,
+            active_weight=cfg.weights.active,
+            standby_weight=cfg.weights.standby,
+            geolocations=list(cfg.geolocation.get(ctx.region, [])),
+            health_check_path=hc.path,
+            health_check_port=hc.port,
+            health_check_interval=hc.request_interval,
+            health_check_failure_threshold=hc.failure_threshold,
+            health_check_regions=list(hc.regions),
+            health_check_search_string=hc.search_string,
+            alarm_actions=list(cfg.alarm_actions),
+        ),
+        opts=ctx.opts(),
+    )
+    pulumi.export("healthCheckId", traffic.health_check_id)
+    pulumi.export("regionalRecordName", traffic.regional_record_name)
+    pulumi.export("apiOriginName", traffic.api_origin_name)
+    pulumi.export("routingPolicy", traffic.routing_policy)
+    pulumi.export("healthCheckAlarmArn", traffic.alarm_arn)
+    return Traffic(
+        health_check_id=traffic.health_check_id,
+        regional_record_name=traffic.regional_record_name,
+        api_origin_name=traffic.api_origin_name,
+        routing_policy=cfg.routing_policy,
+        health_alarm_arn=traffic.alarm_arn,
+        component=traffic,
+    )
