@@ -11,6 +11,7 @@ from infra.config.stack import StackConfig
 from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.dns import build_dns
+from stacks.edge import build_edge
 from stacks.network import build_network
 from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
@@ -31,4 +32,5 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     build_workloads(ctx, compute, data)
     traffic = build_traffic(ctx, dns, compute)
     ctx.shared["traffic"] = traffic
+    ctx.shared["edge"] = build_edge(ctx, dns)
     return ctx

@@ -117,6 +117,11 @@ COMPUTED: dict[str, Synth] = {
         "arn": _waf_arn(region, inputs, "webacl", pid, name),
         "capacity": 1000,
     },
+    "aws:s3/bucket:Bucket": lambda name, pid, inputs, region: {
+        "bucketDomainName": f"{inputs.get('bucket') or pid}.s3.amazonaws.com",
+        "bucketRegionalDomainName": f"{inputs.get('bucket') or pid}.s3.{region}.amazonaws.com",
+        "arn": f"arn:aws:s3:::{inputs.get('bucket') or pid}",
+    },
     "aws:wafv2/ipSet:IpSet": lambda name, pid, inputs, region: {"arn": _waf_arn(region, inputs, "ipset", pid, name)},
 }
 
