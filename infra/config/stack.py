@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.compute import ComputeConfig
+from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
 from infra.config.network import NetworkConfig
 from infra.config.regions import AWS_REGIONS
@@ -49,6 +50,7 @@ class StackConfig(ConfigModel):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
     workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)  # type: ignore[arg-type]
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)  # type: ignore[arg-type]
+    dr: DrConfig = Field(default_factory=DrConfig)  # type: ignore[arg-type]
     edge: EdgeConfig = Field(default_factory=EdgeConfig)  # type: ignore[arg-type]
 
     @field_validator("region", "active_region")

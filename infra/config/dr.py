@@ -1,0 +1,39 @@
+"""DR section (`platform:dr`): the budgets and knobs of the DR drill (`python -m infra drill`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from infra.config.base import ConfigModel
+
+
+class DrConfig(ConfigModel):
+    """Recovery budgets the drill report is judged against, and how the drill pre-warms and waits."""
+
+    rto_seconds: int = Field(
+        300, ge=30, le=86400, description="RTO budget in seconds (seed: 5 minutes for automated failover)."
+    )
+    rpo_seconds: int = Field(
+        60,
+        ge=0,
+        le=86400,
+        description=(
+            "RPO budget in seconds (seed: 1 minute maximum data loss). A planned drill refuses to start when the "
+            "Aurora global replication lag is above it; an unplanned one reports the lag at cut-over against it."
+        ),
+    )
+    capacity_percent: int = Field(
+        100,
+        ge=1,
+        le=200,
+        description="Pre-warm: scale the target region's node groups to this percent of the source's desired size.",
+    )
+    step_timeout_seconds: int = Field(
+        600, ge=10, le=7200, description="Longest a step may wait for AWS to reach the wanted state."
+    )
+    poll_seconds: float = Field(5.0, gt=0, le=60, description="Seconds between state polls while a step waits.")
+    reports_bucket: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Optional S3 bucket that keeps a copy of every drill report (the audit trail); none by default.",
+    )
