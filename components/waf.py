@@ -42,11 +42,20 @@ class WebAclArgs(ComponentArgs):
     )
     log_retention_days: int = Field(365, description="Retention of the created log group.")
     log_kms_key_arn: Input = Field(None, description="CMK for the created log group (None: AWS-owned key).")
+    associate_arns: list[Input] = Field(
+        default_factory=list, description="REGIONAL scope: resources (ALB ARNs) to attach the web ACL to."
+    )
 
     @model_validator(mode="after")
     def _cloudfront_region(self) -> WebAclArgs:
         if self.scope == "CLOUDFRONT" and self.region != "us-east-1":
             raise ValueError(f"a CLOUDFRONT web ACL must be created in us-east-1, not {self.region}")
+        return self
+
+    @model_validator(mode="after")
+    def _associations(self) -> WebAclArgs:
+        if self.scope == "CLOUDFRONT" and self.associate_arns:
+            raise ValueError("a CLOUDFRONT web ACL is attached through the distribution's web_acl_id, not associations")
         return self
 
     @field_validator("count_only")
@@ -193,6 +202,16 @@ class WebAcl(PlatformComponent):
             ],
             opts=self.child(),
         )
+        self.associations = [
+            aws.wafv2.WebAclAssociation(
+                self.cname(f"association-{index}"),
+                region=region,
+                resource_arn=arn,
+                web_acl_arn=self.web_acl.arn,
+                opts=self.child(),
+            )
+            for index, arn in enumerate(args.associate_arns)
+        ]
         self.arn: pulumi.Output[str] = self.web_acl.arn
         self.id: pulumi.Output[str] = self.web_acl.id
         self.name = pulumi.Output.from_input(acl_name)

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from components.traffic import RegionalTraffic, RegionalTrafficArgs
+from components.waf import WebAcl, WebAclArgs
 from stacks.context import RegionContext
 
 
@@ -56,6 +57,9 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
         ),
         opts=ctx.opts(),
     )
+    regional_waf = _regional_waf(ctx, compute)
+    if regional_waf is not None:
+        pulumi.export("regionalWebAclArn", regional_waf.arn)
     pulumi.export("healthCheckId", traffic.health_check_id)
     pulumi.export("regionalRecordName", traffic.regional_record_name)
     pulumi.export("apiOriginName", traffic.api_origin_name)
@@ -68,4 +72,31 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
         routing_policy=cfg.routing_policy,
         health_alarm_arn=traffic.alarm_arn,
         component=traffic,
+    )
+
+
+def _regional_waf(ctx: RegionContext, compute: Any) -> WebAcl | None:
+    """Optional REGIONAL web ACL (same rules as the edge) on this region's ALB (`platform:edge.waf.regionalAcl`)."""
+    waf_cfg = ctx.cfg.edge.waf
+    if not waf_cfg.regional_acl or getattr(compute, "alb_arn", None) is None:
+        return None
+    return WebAcl(
+        "alb-waf",
+        WebAclArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            scope="REGIONAL",
+            rate_limit=waf_cfg.rate_limit,
+            rate_limit_window_seconds=waf_cfg.rate_limit_window_seconds,
+            bot_control=waf_cfg.bot_control,
+            bot_control_level=waf_cfg.bot_control_level,
+            count_only=list(waf_cfg.count_only),
+            blocked_countries=list(waf_cfg.blocked_countries),
+            allow_cidrs=list(waf_cfg.allow_cidrs),
+            deny_cidrs=list(waf_cfg.deny_cidrs),
+            log_retention_days=waf_cfg.log_retention_days,
+            associate_arns=[compute.alb_arn],
+        ),
+        opts=ctx.opts(),
     )

@@ -14,7 +14,7 @@ ZONE = "aws:route53/zone:Zone"
 
 
 def test_primary_owns_cloudfront_and_waf(primary_plan, secondary_plan):
-    assert len(primary_plan.of_type(CF)) == 1 and len(primary_plan.of_type(WAF)) == 1
+    assert len(primary_plan.of_type(CF)) == 1 and len(primary_plan.of_type(WAF)) == 1  # regionalAcl off by default
     assert secondary_plan.of_type(CF) == [] and secondary_plan.of_type(WAF) == []
     assert len(primary_plan.of_type(ZONE)) == 1 and secondary_plan.of_type(ZONE) == []
 
@@ -123,3 +123,18 @@ def test_existing_zone_is_adopted(write_stacks):
     assert plan.of_type(ZONE) == []
     assert plan.outputs["hostedZoneId"] == "Z0123456789ABCDEFGHIJ"
     assert all(r.inputs["zoneId"] == "Z0123456789ABCDEFGHIJ" for r in plan.of_type(RECORD))
+
+
+def test_optional_regional_web_acl_on_each_alb(write_stacks):
+    def edit(config):
+        config["platform:edge"]["waf"]["regionalAcl"] = True
+
+    primary, secondary = _plan_with(write_stacks, edit)
+    for plan, region in ((primary, "us-east-1"), (secondary, "eu-west-1")):
+        acl = plan.one(WAF, "alb-waf-acl").inputs
+        assert acl["scope"] == "REGIONAL" and acl["region"] == region
+        association = plan.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+        assert association["resourceArn"] == plan.outputs["albArn"]
+        assert association["webAclArn"] == plan.outputs["regionalWebAclArn"]
+        logging = plan.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "alb-waf-logging")
+        assert {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]} == {"authorization", "cookie"}

@@ -124,6 +124,13 @@ class WafConfig(ConfigModel):
         ),
     )
     log_retention_days: int = Field(365, description="Retention of the platform-created WAF log group.")
+    regional_acl: bool = Field(
+        False,
+        description=(
+            "Also attach a REGIONAL web ACL (same rules, every stack) to the region's ALB: protects the ALB's "
+            "direct name too (defense in depth; WAF charges per web ACL and request)."
+        ),
+    )
 
     @field_validator("rate_limit")
     @classmethod
