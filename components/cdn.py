@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, model_validator
@@ -372,4 +374,28 @@ class Cdn(PlatformComponent):
             ],
             opts=self.child(),
         )
+        aws.s3.BucketPolicy(
+            self.cname("logs-policy"),
+            region=region,
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: json.dumps(_tls_only_policy(arn))),
+            opts=self.child(depends_on=[self._ownership]),
+        )
         return bucket
+
+
+def _tls_only_policy(bucket_arn: str) -> dict:
+    """Deny any request to the log bucket that is not over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }

@@ -374,3 +374,11 @@ def test_certificate_validation_records_are_overwritable():
     }
     validation = plan.one("aws:acm/certificateValidation:CertificateValidation").inputs
     assert sorted(validation["validationRecordFqdns"]) == sorted(r.inputs["name"].rstrip(".") for r in records)
+
+
+def test_cdn_log_bucket_denies_plain_http(cdn_plan):
+    import json
+
+    policy = json.loads(cdn_plan.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    deny = policy["Statement"][0]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
