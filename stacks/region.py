@@ -11,6 +11,7 @@ from infra.config.stack import StackConfig
 from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.dns import build_dns
+from stacks.dr import build_dr
 from stacks.edge import build_edge
 from stacks.network import build_network
 from stacks.traffic import build_traffic
@@ -33,4 +34,5 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     traffic = build_traffic(ctx, dns, compute)
     ctx.shared["traffic"] = traffic
     ctx.shared["edge"] = build_edge(ctx, dns)
+    ctx.shared["dr"] = build_dr(ctx)
     return ctx

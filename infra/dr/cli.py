@@ -1,0 +1,204 @@
+"""`python -m infra drill KIND --from REGION --to REGION [--execute] [--local]`: the DR drill command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.dr.drill import KINDS, Aws, DrillSettings, Refusal, Topology
+from infra.dr.runner import Result, check_request, run_drill
+
+commands = ("drill",)
+EXIT_REFUSED = 3
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "drill",
+        help="DR drill / failover: planned switchover, unplanned failover, failback (dry-run unless --execute)",
+        description=__doc__,
+    )
+    p.add_argument("kind", choices=KINDS, help="planned (no data loss), unplanned (data loss allowed), failback")
+    p.add_argument("--from", dest="source", required=True, metavar="REGION", help="region that is the writer now")
+    p.add_argument("--to", dest="target", required=True, metavar="REGION", help="region to make the writer")
+    p.add_argument("--execute", action="store_true", help="act (default: dry-run, print the plan, write nothing)")
+    p.add_argument("--local", action="store_true", help="run against the embedded AWS emulator (moto)")
+    p.add_argument("--accept-data-loss", action="store_true", help="confirm an unplanned failover may lose writes")
+    p.add_argument("--break-lock", action="store_true", help="remove a stale drill lock (after a crash) first")
+    p.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/dr)")
+    p.add_argument("--json", metavar="FILE", help="also write the report JSON to FILE")
+    p.add_argument("--no-replan", action="store_true", help="--local: skip re-planning both stacks afterwards")
+    p.set_defaults(func=drill_command)
+
+
+def settings_from(args, fleet) -> DrillSettings:
+    dr = fleet.stacks[fleet.primary].dr
+    return DrillSettings(
+        kind=args.kind,
+        source=args.source,
+        target=args.target,
+        execute=args.execute,
+        accept_data_loss=args.accept_data_loss,
+        break_lock=args.break_lock,
+        rto_seconds=dr.rto_seconds,
+        rpo_seconds=dr.rpo_seconds,
+        capacity_percent=dr.capacity_percent,
+        step_timeout_seconds=dr.step_timeout_seconds,
+        poll_seconds=dr.poll_seconds,
+    )
+
+
+def _confirm(settings: DrillSettings) -> None:
+    unconfirmed = settings.kind == "unplanned" and settings.execute and not settings.accept_data_loss
+    if unconfirmed and sys.stdin is not None and sys.stdin.isatty():
+        answer = input(f"Unplanned failover {settings.source} -> {settings.target} may lose data. Type 'yes': ")
+        settings.accept_data_loss = answer.strip() == "yes"
+
+
+def drill_command(args: argparse.Namespace) -> int:
+    from infra.config.fleet import load_fleet
+    from infra.console import make_console
+
+    console = make_console()
+    fleet = load_fleet(args.root)
+    settings = settings_from(args, fleet)
+    reports_dir = args.reports_dir or args.root / "reports" / "dr"
+    try:
+        _confirm(settings)
+        check_request(settings, sorted(fleet.stacks))
+    except Refusal as exc:
+        console.print(f"[red]refused:[/] {exc}")
+        return EXIT_REFUSED
+    if args.local:
+        result = run_local(args.root, settings, console, reports_dir, replan=not args.no_replan)
+    else:
+        result = run_aws(args.root, fleet, settings, console, reports_dir)
+    render(result, console)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.report, indent=2, default=str) + "\n")
+    return result.exit_code
+
+
+def progress(console):
+    def listener(event: str, step) -> None:
+        r = step.result
+        if event == "start":
+            console.print(f"  [cyan]>[/] {step.name:<18} {step.title}")
+        elif event == "end":
+            ids = ", ".join(r.get("requestIds", [])) or "-"
+            console.print(f"  [green]✓[/] {step.name:<18} {r['outcome']} in {r['seconds']:.2f}s  request ids: {ids}")
+        else:
+            console.print(f"  [red]✗[/] {step.name:<18} {r.get('error')}")
+
+    return listener
+
+
+def run_local(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool = True) -> Result:
+    """Plan both stacks offline, seed the emulator with what they declare, run the drill against it."""
+    from infra.dr.emulator import CREDENTIALS, Emulator
+    from infra.dr.emulator.seed import seed
+    from infra.dr.reconcile import LocalKnob, replacements
+    from infra.plan.runner import Planner
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    planner = Planner(root)
+    stacks = sorted(planner.fleet.stacks)
+    console.print(f"planning {', '.join(stacks)} offline (mock runtime) ...")
+    plans = {s: planner.plan(s) for s in stacks}
+    settings.poll_seconds = min(settings.poll_seconds, 0.05)
+    settings.step_timeout_seconds = min(settings.step_timeout_seconds, 30)
+    with Emulator() as emu:
+        console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
+        outputs = seed(emu, plans, planner.fleet.primary)
+        topo = Topology(outputs, planner.fleet.primary)
+        knob = LocalKnob(root, stacks, settings.target)
+
+        def do_replan() -> list[str]:
+            console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
+            again = Planner(knob.dir)
+            return replacements(plans, {s: again.plan(s) for s in stacks})
+
+        return run_drill(
+            settings,
+            topo,
+            Aws(emu.endpoint, CREDENTIALS),
+            knob,
+            "local",
+            progress(console),
+            replan=do_replan if replan else None,
+            reports_dir=reports_dir,
+        )
+
+
+def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Path) -> Result:
+    """Real stacks: outputs through the Automation API, boto3 default credentials; same code as --local."""
+    from infra.dr.reconcile import AutomationKnob, automation_outputs
+
+    stacks = sorted(fleet.stacks)
+    try:
+        outputs = automation_outputs(root, stacks)
+    except Exception as exc:
+        console.print(f"[red]refused:[/] cannot read the stacks' outputs with the Automation API: {exc}")
+        return Result(report={}, exit_code=EXIT_REFUSED)
+    knob = AutomationKnob(root, stacks, settings.target)
+    result = run_drill(
+        settings, Topology(outputs, fleet.primary), Aws(), knob, "aws", progress(console), reports_dir=reports_dir
+    )
+    bucket = fleet.stacks[fleet.primary].dr.reports_bucket
+    if bucket and result.report:
+        Aws()("s3", settings.target).put_object(
+            Bucket=bucket,
+            Key=f"dr-reports/{result.report['drillId']}.json",
+            Body=json.dumps(result.report, indent=2, default=str).encode(),
+        )
+    return result
+
+
+def render(result: Result, console) -> None:
+    from rich.table import Table
+
+    r: dict[str, Any] = result.report
+    if not r:
+        return
+    console.rule(f"DR drill {r['kind']} {r['from']} -> {r['to']} ({r['mode']}): {r['outcome'].upper()}")
+    if r.get("error"):
+        console.print(f"[red]{'refused' if r['outcome'] == 'refused' else 'error'}:[/] {r['error']}")
+    table = Table()
+    for col in ("step", "after", "outcome", "seconds", "calls" if not r["executed"] else "request ids"):
+        table.add_column(col)
+    for s in r["steps"]:
+        last = s.get("calls", "") if not r["executed"] else ", ".join(s.get("requestIds", []))
+        table.add_row(s["name"], ", ".join(s.get("after", [])), s["outcome"], str(s.get("seconds", "")), last)
+    if r["steps"]:
+        console.print(table)
+    if not r["executed"]:
+        for s in r["steps"]:
+            console.print(f"  {s['name']}: {s['why']}")
+        console.print("dry-run: nothing was changed. Add --execute to act.")
+    f = r.get("final") or {}
+    if f:
+        console.print(
+            f"writer: {f.get('auroraWriterRegion')}   Redis primary: {f.get('redisPrimaryRegion')}   "
+            f"traffic: {f.get('trafficRegion')}   activeRegion knob: {f.get('activeRegionKnob')}"
+        )
+    if r["executed"] and r["outcome"] != "refused":
+        rto, rpo = r["rto"], r["rpo"]
+        console.print(
+            f"RTO {rto['seconds']}s (budget {rto['budgetSeconds']}s, {'pass' if rto['passed'] else 'FAIL'})   "
+            f"RPO {rpo['seconds']}s (budget {rpo['budgetSeconds']}s, {'pass' if rpo['passed'] else 'FAIL'})"
+        )
+        cap = r["capacity"]
+        if cap.get("before"):
+            for name, before in cap["before"].items():
+                after = (cap.get("after") or {}).get(name, {})
+                console.print(f"capacity {name}: desired {before['desiredSize']} -> {after.get('desiredSize')}")
+    if result.path:
+        console.print(f"report: {result.path}")
+
+
+__all__ = ["commands", "os", "register"]

@@ -1,0 +1,273 @@
+"""The DR drill: an ordered plan of named steps (AWS ARC Region switch shape) run against real AWS or the emulator.
+
+Every step has a pre-check, an action, a wait-with-timeout and a verification. `done()` reads the actual AWS state,
+so a step whose effect is already in place is skipped: a re-run after a crash resumes where AWS is.
+Independent steps run in parallel (thread pool, dependency order). Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+KINDS = ("planned", "unplanned", "failback")
+FAIL_AFTER_ENV = "DR_FAIL_AFTER_STEP"  # test-only seam: raise InjectedFailure after the named step finished
+
+# Outputs the drill reads from every region stack / from the primary only (docs/stack-outputs.md).
+REGION_OUTPUTS = (
+    "eksClusterName",
+    "eksNodeGroupNames",
+    "hostedZoneId",
+    "healthCheckId",
+    "apiOriginName",
+    "routingPolicy",
+    "auroraClusterIdentifier",
+    "auroraClusterArn",
+    "redisReplicationGroupId",
+    "drLockTableName",
+)
+PRIMARY_OUTPUTS = ("auroraGlobalClusterIdentifier", "redisGlobalReplicationGroupId")
+
+
+class Refusal(Exception):
+    """The drill will not run: a clear message naming what is wrong and what to do."""
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the test seam `DR_FAIL_AFTER_STEP`."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ----------------------------------------------------------------------------------------------------- settings
+@dataclass
+class DrillSettings:
+    kind: str
+    source: str
+    target: str
+    execute: bool = False
+    accept_data_loss: bool = False
+    break_lock: bool = False
+    rto_seconds: int = 300
+    rpo_seconds: int = 60
+    capacity_percent: int = 100
+    step_timeout_seconds: float = 600
+    poll_seconds: float = 5.0
+    operator: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
+
+
+@dataclass
+class Topology:
+    """What the drill acts on, read from the stacks' outputs (never hard-coded)."""
+
+    outputs: dict[str, dict[str, Any]]  # stack (= region) -> outputs
+    primary: str
+
+    def region(self, region: str) -> dict[str, Any]:
+        return self.outputs[region]
+
+    @property
+    def global_cluster(self) -> str:
+        return self.outputs[self.primary]["auroraGlobalClusterIdentifier"]
+
+    @property
+    def global_datastore(self) -> str:
+        return self.outputs[self.primary]["redisGlobalReplicationGroupId"]
+
+    def missing(self, regions: list[str]) -> list[str]:
+        problems = []
+        for region in regions:
+            have = self.outputs.get(region, {})
+            for key in REGION_OUTPUTS:
+                if have.get(key) in (None, "", []):
+                    problems.append(f"stack {region}: output '{key}'")
+        for key in PRIMARY_OUTPUTS:
+            if self.outputs.get(self.primary, {}).get(key) in (None, ""):
+                problems.append(f"stack {self.primary} (primary): output '{key}'")
+        return problems
+
+
+# ----------------------------------------------------------------------------------------------------- AWS access
+class Aws:
+    """boto3 clients per (service, region); `endpoint` points them at the emulator (same code, other URL)."""
+
+    def __init__(self, endpoint: str | None = None, credentials: dict[str, str] | None = None):
+        self.endpoint = endpoint
+        self.credentials = credentials or {}
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str):
+        key = (service, region)
+        if key not in self._clients:
+            import boto3
+            from botocore.config import Config
+
+            self._clients[key] = boto3.session.Session().client(
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint,
+                config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+                **self.credentials,
+            )
+        return self._clients[key]
+
+
+def request_id(response: dict[str, Any]) -> str | None:
+    return response.get("ResponseMetadata", {}).get("RequestId")
+
+
+# ----------------------------------------------------------------------------------------------------- the lock
+class DrillLock:
+    """One drill at a time: a conditional DynamoDB put in the TARGET region's lock table (reachable when the old
+    primary region is down). Released on exit; `break_lock` removes a stale lock (after a crash) first."""
+
+    KEY = "platform-dr-drill"
+
+    def __init__(self, aws: Aws, region: str, table: str, drill_id: str, description: str):
+        self.aws, self.region, self.table, self.drill_id, self.description = aws, region, table, drill_id, description
+        self.held = False
+
+    def acquire(self, break_lock: bool = False) -> None:
+        ddb = self.aws("dynamodb", self.region)
+        if break_lock:
+            ddb.delete_item(TableName=self.table, Key={"lockId": {"S": self.KEY}})
+        try:
+            ddb.put_item(
+                TableName=self.table,
+                Item={
+                    "lockId": {"S": self.KEY},
+                    "drillId": {"S": self.drill_id},
+                    "description": {"S": self.description},
+                    "acquiredAt": {"S": now()},
+                },
+                ConditionExpression="attribute_not_exists(lockId)",
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            item = ddb.get_item(TableName=self.table, Key={"lockId": {"S": self.KEY}}).get("Item", {})
+            holder = item.get("description", {}).get("S", "?")
+            since = item.get("acquiredAt", {}).get("S", "?")
+            raise Refusal(
+                f"another drill holds the lock in {self.table} ({self.region}): {holder}, since {since}. "
+                "Wait for it to finish; if it crashed, re-run with --break-lock."
+            ) from None
+        self.held = True
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        ddb = self.aws("dynamodb", self.region)
+        # (a ConditionalCheckFailed means someone broke our lock with --break-lock: nothing to release)
+        with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):
+            ddb.delete_item(
+                TableName=self.table,
+                Key={"lockId": {"S": self.KEY}},
+                ConditionExpression="drillId = :me",
+                ExpressionAttributeValues={":me": {"S": self.drill_id}},
+            )
+        self.held = False
+
+
+# ----------------------------------------------------------------------------------------------------- steps
+@dataclass
+class Step:
+    """A named unit: pre-check (raises Refusal), done (observed AWS state), action, verify; wait = poll done()."""
+
+    name: str
+    title: str
+    calls: str  # what the step calls (dry-run text)
+    why: str
+    after: tuple[str, ...] = ()
+    precheck: Callable[[], None] | None = None
+    done: Callable[[], bool] | None = None
+    action: Callable[[], list[str]] | None = None  # returns AWS request ids
+    verify: Callable[[], None] | None = None
+    cutover: bool = False  # the first cut-over step starts the RTO clock
+    # filled while running
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class StepFailed(RuntimeError):
+    pass
+
+
+class Engine:
+    """Runs steps in dependency order; independent ones in parallel; records start/end/outcome/request ids."""
+
+    def __init__(self, steps: list[Step], settings: DrillSettings, listener: Callable[[str, Step], None]):
+        self.steps = {s.name: s for s in steps}
+        self.order = [s.name for s in steps]
+        self.settings = settings
+        self.listener = listener
+        self.cutover_started: float | None = None
+        self.cutover_started_at: str | None = None
+
+    def _wait(self, step: Step) -> None:
+        if step.done is None:
+            return
+        deadline = time.monotonic() + self.settings.step_timeout_seconds
+        while not step.done():
+            if time.monotonic() > deadline:
+                raise StepFailed(f"{step.name}: timed out after {self.settings.step_timeout_seconds:g}s")
+            time.sleep(self.settings.poll_seconds)
+
+    def _run_one(self, step: Step) -> None:
+        step.result = {"name": step.name, "title": step.title, "startedAt": now(), "requestIds": []}
+        started = time.monotonic()
+        self.listener("start", step)
+        if step.precheck:
+            step.precheck()
+        if step.cutover and self.cutover_started is None:
+            self.cutover_started, self.cutover_started_at = started, step.result["startedAt"]
+        if step.done is not None and step.done():
+            step.result["outcome"] = "already-done"
+        else:
+            if step.action:
+                step.result["requestIds"] = [r for r in step.action() if r]
+            self._wait(step)
+            step.result["outcome"] = "done"
+        if step.verify:
+            step.verify()
+        step.result["endedAt"] = now()
+        step.result["seconds"] = round(time.monotonic() - started, 3)
+        self.listener("end", step)
+        if os.environ.get(FAIL_AFTER_ENV) == step.name:
+            raise InjectedFailure(f"injected failure after step '{step.name}' ({FAIL_AFTER_ENV})")
+
+    def run(self) -> None:
+        pending = list(self.order)
+        finished: set[str] = set()
+        running: dict[Any, str] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            while (pending and failure is None) or running:
+                if failure is None:
+                    for name in list(pending):
+                        if all(dep in finished for dep in self.steps[name].after):
+                            pending.remove(name)
+                            running[pool.submit(self._run_one, self.steps[name])] = name
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    name = running.pop(future)
+                    exc = future.exception()
+                    step = self.steps[name]
+                    if exc is None:
+                        finished.add(name)
+                    else:
+                        step.result.setdefault("startedAt", now())
+                        step.result.update(outcome="failed", endedAt=now(), error=str(exc))
+                        self.listener("fail", step)
+                        failure = failure or exc
+        for name in pending:
+            self.steps[name].result = {"name": name, "title": self.steps[name].title, "outcome": "not-run"}
+        if failure is not None:
+            raise failure

@@ -1,0 +1,377 @@
+"""The drill's steps (what each reads, calls and checks). Built from the stacks' outputs by `build_steps`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.dr.drill import Aws, DrillSettings, Refusal, Step, StepFailed, Topology, request_id
+
+LAG_METRIC = ("AWS/RDS", "AuroraGlobalDBReplicationLag")  # milliseconds, published in the secondary's Region
+
+
+class State:
+    """Reads of the actual AWS state the steps decide on (shared by pre-checks, done() and verify)."""
+
+    def __init__(self, aws: Aws, topo: Topology, settings: DrillSettings):
+        self.aws, self.topo, self.s = aws, topo, settings
+
+    # Aurora ------------------------------------------------------------------------------------------------
+    def global_cluster(self) -> dict[str, Any]:
+        rds = self.aws("rds", self.s.target)
+        found = rds.describe_global_clusters(GlobalClusterIdentifier=self.topo.global_cluster)["GlobalClusters"]
+        if not found:
+            raise Refusal(f"Aurora global cluster {self.topo.global_cluster} not found.")
+        return found[0]
+
+    def aurora_writer_arn(self) -> str | None:
+        cluster = self.global_cluster()
+        if cluster.get("Status") != "available" or cluster.get("FailoverState"):
+            return None  # in flight
+        return next((m["DBClusterArn"] for m in cluster["GlobalClusterMembers"] if m.get("IsWriter")), None)
+
+    def arn(self, region: str) -> str:
+        return self.topo.region(region)["auroraClusterArn"]
+
+    def target_is_writer(self) -> bool:
+        return self.aurora_writer_arn() == self.arn(self.s.target)
+
+    def target_cluster(self) -> dict[str, Any]:
+        rds = self.aws("rds", self.s.target)
+        ident = self.topo.region(self.s.target)["auroraClusterIdentifier"]
+        return rds.describe_db_clusters(DBClusterIdentifier=ident)["DBClusters"][0]
+
+    def replication_lag_ms(self) -> float | None:
+        """Latest AuroraGlobalDBReplicationLag of the target cluster (CloudWatch, target Region)."""
+        from datetime import UTC, datetime, timedelta
+
+        cw = self.aws("cloudwatch", self.s.target)
+        end = datetime.now(UTC) + timedelta(minutes=1)
+        points = cw.get_metric_statistics(
+            Namespace=LAG_METRIC[0],
+            MetricName=LAG_METRIC[1],
+            Dimensions=[
+                {"Name": "DBClusterIdentifier", "Value": self.topo.region(self.s.target)["auroraClusterIdentifier"]}
+            ],
+            StartTime=end - timedelta(minutes=10),
+            EndTime=end,
+            Period=60,
+            Statistics=["Maximum"],
+        )["Datapoints"]
+        if not points:
+            return None
+        return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
+
+    # Redis ---------------------------------------------------------------------------------------------------
+    def datastore(self) -> dict[str, Any]:
+        ec = self.aws("elasticache", self.s.target)
+        return ec.describe_global_replication_groups(
+            GlobalReplicationGroupId=self.topo.global_datastore, ShowMemberInfo=True
+        )["GlobalReplicationGroups"][0]
+
+    def redis_primary_region(self) -> str | None:
+        group = self.datastore()
+        if group.get("Status") != "available":
+            return None
+        return next((m["ReplicationGroupRegion"] for m in group.get("Members", []) if m.get("Role") == "PRIMARY"), None)
+
+    # EKS -----------------------------------------------------------------------------------------------------
+    def nodegroups(self, region: str) -> dict[str, dict[str, Any]]:
+        eks = self.aws("eks", region)
+        out = self.topo.region(region)
+        return {
+            name: eks.describe_nodegroup(clusterName=out["eksClusterName"], nodegroupName=name)["nodegroup"]
+            for name in out["eksNodeGroupNames"]
+        }
+
+    # Route 53 ------------------------------------------------------------------------------------------------
+    def origin_records(self) -> list[dict[str, Any]]:
+        out = self.topo.region(self.s.target)
+        name = out["apiOriginName"].rstrip(".") + "."
+        r53 = self.aws("route53", "us-east-1")
+        records = r53.list_resource_record_sets(HostedZoneId=out["hostedZoneId"], StartRecordName=name)
+        return [r for r in records["ResourceRecordSets"] if r["Name"] == name and r.get("SetIdentifier")]
+
+    def healthy(self, health_check_id: str) -> bool:
+        r53 = self.aws("route53", "us-east-1")
+        observations = r53.get_health_check_status(HealthCheckId=health_check_id)["HealthCheckObservations"]
+        return bool(observations) and all(o["StatusReport"]["Status"].startswith("Success") for o in observations)
+
+    def dns_answer_region(self) -> str | None:
+        """The Region whose record Route 53 answers api-origin with (routing policy + health check status)."""
+        records = self.origin_records()
+        if not records:
+            return None
+        if any("Failover" in r for r in records):
+            ordered = sorted(records, key=lambda r: r.get("Failover") != "PRIMARY")
+            for record in ordered:
+                check = record.get("HealthCheckId")
+                if check is None or self.healthy(check):
+                    return record["SetIdentifier"]
+            return None
+        if any("Weight" in r for r in records):
+            best = max(records, key=lambda r: r.get("Weight", 0))
+            return best["SetIdentifier"] if best.get("Weight", 0) > 0 else None
+        return None
+
+    def traffic_on_target(self) -> bool:
+        return self.dns_answer_region() == self.s.target
+
+
+def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) -> tuple[list[Step], State, dict]:
+    s, st = settings, State(aws, topo, settings)
+    src, dst = s.source, s.target
+    dst_out = topo.region(dst)
+    planned = s.kind != "unplanned"
+    capacity: dict[str, Any] = {}
+
+    # ---- pre-checks (parallel) --------------------------------------------------------------------------
+    def pre_aurora() -> None:
+        cluster = st.target_cluster()
+        if cluster.get("Status") != "available":
+            raise Refusal(
+                f"target Aurora cluster {cluster['DBClusterIdentifier']} in {dst} is '{cluster.get('Status')}', "
+                "not 'available': the secondary is unhealthy; fix it before switching."
+            )
+        members = [m["DBClusterArn"] for m in st.global_cluster()["GlobalClusterMembers"]]
+        if st.arn(dst) not in members:
+            raise Refusal(f"{st.arn(dst)} is not a member of global cluster {topo.global_cluster}.")
+        if planned and not st.target_is_writer():
+            lag = st.replication_lag_ms()
+            capacity["lagMs"] = lag
+            if lag is not None and lag > s.rpo_seconds * 1000:
+                raise Refusal(
+                    f"Aurora global replication lag to {dst} is {lag / 1000:g}s, above the RPO budget of "
+                    f"{s.rpo_seconds}s (platform:dr.rpoSeconds): a planned switchover would wait; "
+                    "retry when the lag is lower, or run `unplanned` if the primary is down."
+                )
+        elif not planned:
+            capacity["lagMs"] = st.replication_lag_ms()
+
+    def pre_redis() -> None:
+        group = st.datastore()
+        member = next((m for m in group.get("Members", []) if m["ReplicationGroupRegion"] == dst), None)
+        if member is None or member["ReplicationGroupId"] != dst_out["redisReplicationGroupId"]:
+            raise Refusal(
+                f"Redis replication group {dst_out['redisReplicationGroupId']} in {dst} is not a member of "
+                f"global datastore {topo.global_datastore}."
+            )
+        if member.get("Role") != "PRIMARY" and (
+            member.get("Status") != "associated" or group["Status"] not in ("available", "modifying")
+        ):
+            raise Refusal(
+                f"Redis secondary {member['ReplicationGroupId']} in {dst} is not in sync "
+                f"(member '{member.get('Status')}', datastore '{group['Status']}')."
+            )
+
+    def pre_eks() -> None:
+        groups = st.nodegroups(dst)
+        bad = {n: g["status"] for n, g in groups.items() if g["status"] not in ("ACTIVE", "UPDATING")}
+        if bad:
+            raise Refusal(f"target EKS node groups not ACTIVE in {dst}: {bad}.")
+        capacity["before"] = {n: g["scalingConfig"] for n, g in groups.items()}
+        try:
+            source = st.nodegroups(src)
+            capacity["source"] = {n: g["scalingConfig"] for n, g in source.items()}
+        except Exception as exc:  # the source Region may be down (unplanned): pre-warm to each group's max
+            if planned:
+                raise Refusal(f"cannot read the source node groups in {src}: {exc}") from exc
+            capacity["source"] = None
+
+    # ---- pre-warm ---------------------------------------------------------------------------------------------
+    def wanted() -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        source = capacity.get("source")
+        src_by_suffix = {}
+        if source:
+            src_prefix = topo.region(src)["eksClusterName"]
+            src_by_suffix = {n.removeprefix(src_prefix): c for n, c in source.items()}
+        dst_prefix = dst_out["eksClusterName"]
+        for name, cfg in capacity["before"].items():
+            ref = src_by_suffix.get(name.removeprefix(dst_prefix))
+            desired = cfg["maxSize"] if ref is None else -(-ref["desiredSize"] * s.capacity_percent // 100)
+            desired = max(desired, cfg["desiredSize"])
+            out[name] = {
+                "minSize": cfg["minSize"],
+                "desiredSize": desired,
+                "maxSize": max(cfg["maxSize"], desired),
+            }
+        return out
+
+    def prewarm_done() -> bool:
+        want = wanted()
+        groups = st.nodegroups(dst)
+        capacity["after"] = {n: g["scalingConfig"] for n, g in groups.items()}
+        return all(
+            g["status"] == "ACTIVE" and g["scalingConfig"]["desiredSize"] >= want[n]["desiredSize"]
+            for n, g in groups.items()
+        )
+
+    def prewarm() -> list[str]:
+        eks = aws("eks", dst)
+        ids = []
+        for name, cfg in wanted().items():
+            resp = eks.update_nodegroup_config(
+                clusterName=dst_out["eksClusterName"], nodegroupName=name, scalingConfig=cfg
+            )
+            ids.append(request_id(resp))
+        return ids
+
+    # ---- Aurora ---------------------------------------------------------------------------------------------
+    def aurora_action() -> list[str]:
+        rds = aws("rds", dst)
+        if st.global_cluster().get("FailoverState"):
+            return []  # a switch is already in flight (resume): just wait for it
+        if planned:
+            resp = rds.switchover_global_cluster(
+                GlobalClusterIdentifier=topo.global_cluster, TargetDbClusterIdentifier=st.arn(dst)
+            )
+        else:
+            resp = rds.failover_global_cluster(
+                GlobalClusterIdentifier=topo.global_cluster, TargetDbClusterIdentifier=st.arn(dst), AllowDataLoss=True
+            )
+        return [request_id(resp)]
+
+    def aurora_verify() -> None:
+        if not st.target_is_writer():
+            raise StepFailed(f"Aurora writer is not {dst} after the switch")
+
+    # ---- Redis -----------------------------------------------------------------------------------------------
+    def redis_action() -> list[str]:
+        if st.datastore().get("Status") == "modifying":
+            return []
+        resp = aws("elasticache", dst).failover_global_replication_group(
+            GlobalReplicationGroupId=topo.global_datastore,
+            PrimaryRegion=dst,
+            PrimaryReplicationGroupId=dst_out["redisReplicationGroupId"],
+        )
+        return [request_id(resp)]
+
+    # ---- traffic ---------------------------------------------------------------------------------------------
+    def traffic_action() -> list[str]:
+        records = st.origin_records()
+        if not records:
+            raise StepFailed(
+                f"no {dst_out['apiOriginName']} records with set identifiers in zone {dst_out['hostedZoneId']}"
+            )
+        changes = []
+        for record in records:
+            new = {k: v for k, v in record.items() if k not in ("ResourceRecordSetId",)}
+            on_target = record["SetIdentifier"] == dst
+            if "Failover" in record:
+                new["Failover"] = "PRIMARY" if on_target else "SECONDARY"
+            elif "Weight" in record:
+                new["Weight"] = max(r.get("Weight", 0) for r in records) or 100 if on_target else 0
+            else:
+                raise StepFailed(
+                    f"routing policy '{dst_out['routingPolicy']}' of {dst_out['apiOriginName']} has no record state "
+                    "to shift; use failover or weighted routing (platform:traffic)"
+                )
+            changes.append({"Action": "UPSERT", "ResourceRecordSet": new})
+        resp = aws("route53", "us-east-1").change_resource_record_sets(
+            HostedZoneId=dst_out["hostedZoneId"],
+            ChangeBatch={"Comment": f"DR drill {s.kind}: traffic to {dst}", "Changes": changes},
+        )
+        return [request_id(resp)]
+
+    # ---- verify ----------------------------------------------------------------------------------------------
+    def verify_all() -> None:
+        problems = []
+        if not st.target_is_writer():
+            problems.append(f"Aurora writer is not {dst}")
+        if st.redis_primary_region() != dst:
+            problems.append(f"Redis primary is not {dst}")
+        answer = st.dns_answer_region()
+        if answer != dst:
+            problems.append(f"{dst_out['apiOriginName']} answers {answer}, not {dst}")
+        if not st.healthy(dst_out["healthCheckId"]):
+            problems.append(f"health check {dst_out['healthCheckId']} of {dst} is not green")
+        if problems:
+            raise StepFailed("verification failed: " + "; ".join(problems))
+
+    aurora_call = (
+        "rds.switchover_global_cluster (RPO 0: waits for the secondary to catch up)"
+        if planned
+        else "rds.failover_global_cluster(AllowDataLoss=True); last resort if it fails: "
+        "remove_from_global_cluster (detach-and-promote, see runbook)"
+    )
+    steps = [
+        Step(
+            "precheck-aurora",
+            "Aurora target available, lag within budget",
+            "rds.describe_db_clusters, "
+            "rds.describe_global_clusters, cloudwatch.get_metric_statistics(AuroraGlobalDBReplicationLag)",
+            "a switchover to an unhealthy or lagging secondary loses data or stalls",
+            precheck=pre_aurora,
+        ),
+        Step(
+            "precheck-redis",
+            "Redis secondary in sync",
+            "elasticache.describe_global_replication_groups",
+            "the Redis secondary must be associated to be promoted",
+            precheck=pre_redis,
+        ),
+        Step(
+            "precheck-eks",
+            "target node groups active",
+            "eks.describe_nodegroup (target and source)",
+            "the target must be able to take the primary's load",
+            precheck=pre_eks,
+        ),
+        Step(
+            "prewarm-capacity",
+            f"scale {dst} node groups to {s.capacity_percent}% of {src}",
+            "eks.update_nodegroup_config",
+            "capacity must be there before traffic arrives",
+            after=("precheck-aurora", "precheck-redis", "precheck-eks"),
+            done=prewarm_done,
+            action=prewarm,
+        ),
+        Step(
+            "aurora-switch",
+            f"Aurora writer -> {dst}",
+            aurora_call,
+            "the database writer must move before the application writes in the target",
+            after=("prewarm-capacity",),
+            done=st.target_is_writer,
+            action=aurora_action,
+            verify=aurora_verify,
+            cutover=True,
+        ),
+        Step(
+            "redis-promote",
+            f"Redis primary -> {dst}",
+            "elasticache.failover_global_replication_group",
+            "Region switch has no Redis step: promote the Global Datastore secondary",
+            after=("prewarm-capacity",),
+            done=lambda: st.redis_primary_region() == dst,
+            action=redis_action,
+            cutover=True,
+        ),
+        Step(
+            "traffic-shift",
+            f"traffic -> {dst}",
+            "route53.change_resource_record_sets (UPSERT api-origin failover roles / weights)",
+            "users reach the target only after its data tier is writable",
+            after=("aurora-switch", "redis-promote"),
+            done=st.traffic_on_target,
+            action=traffic_action,
+        ),
+        Step(
+            "verify",
+            "target is writer, DNS answers target, health green",
+            "rds/elasticache/route53 reads",
+            "prove the cut-over before declaring it done",
+            after=("traffic-shift",),
+            verify=verify_all,
+        ),
+        Step(
+            "reconcile-iac",
+            f"set platform:activeRegion = {dst} in every stack",
+            "Pulumi Automation API set_config on every stack (local: temp copies of the stack files)",
+            "the next `pulumi up` of every stack converges to the new writer without a commit",
+            after=("verify",),
+            done=reconcile.done,
+            action=reconcile.apply,
+        ),
+    ]
+    return steps, st, capacity
