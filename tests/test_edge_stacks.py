@@ -138,3 +138,24 @@ def test_optional_regional_web_acl_on_each_alb(write_stacks):
         assert association["webAclArn"] == plan.outputs["regionalWebAclArn"]
         logging = plan.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "alb-waf-logging")
         assert {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]} == {"authorization", "cookie"}
+
+
+def test_geolocation_policy_from_the_stack_file(write_stacks):
+    def edit(config):
+        config["platform:traffic"]["routingPolicy"] = "geolocation"
+
+    primary, secondary = _plan_with(write_stacks, edit)
+    geo = {
+        plan.stack: {
+            r.inputs["setIdentifier"]: r.inputs["geolocationRoutingPolicies"][0]
+            for r in plan.of_type(RECORD)
+            if r.name.startswith("traffic-origin")
+        }
+        for plan in (primary, secondary)
+    }
+    assert geo["us-east-1"] == {
+        "us-east-1-NA": {"continent": "NA"},
+        "us-east-1-SA": {"continent": "SA"},
+        "us-east-1-default": {"country": "*"},  # the active region answers everyone else
+    }
+    assert geo["eu-west-1"] == {"eu-west-1-EU": {"continent": "EU"}, "eu-west-1-AF": {"continent": "AF"}}
