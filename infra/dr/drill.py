@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -103,21 +104,39 @@ class Aws:
         self.endpoint = endpoint
         self.credentials = credentials or {}
         self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._session = None
 
     def __call__(self, service: str, region: str):
         key = (service, region)
-        if key not in self._clients:
-            import boto3
+        with self._lock:  # one session (its loader caches the service models); clients made one at a time
+            if key in self._clients:
+                return self._clients[key]
             from botocore.config import Config
 
-            self._clients[key] = boto3.session.Session().client(
+            if self._session is None:
+                self._session = _shared_session()
+            self._clients[key] = self._session.client(
                 service,
                 region_name=region,
                 endpoint_url=self.endpoint,
                 config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
                 **self.credentials,
             )
-        return self._clients[key]
+            return self._clients[key]
+
+
+_SESSION = None
+
+
+def _shared_session():
+    """One boto3 session per process: loading the service models is the slow part of making a client."""
+    global _SESSION
+    if _SESSION is None:
+        import boto3
+
+        _SESSION = boto3.session.Session()
+    return _SESSION
 
 
 def request_id(response: dict[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 KEY = "platform:activeRegion"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Data resources and the inputs whose change forces a replacement (a drill must never cause one).
 DATA_TYPES = {
@@ -47,11 +48,11 @@ class LocalKnob:
         return [self.dir / f"Pulumi.{s}.yaml" for s in self.stacks]
 
     def done(self) -> bool:
-        return all(yaml.safe_load(f.read_text())["config"].get(KEY) == self.region for f in self._files())
+        return all(yaml.load(f.read_text(), Loader=_LOADER)["config"].get(KEY) == self.region for f in self._files())
 
     def apply(self) -> list[str]:
         for file in self._files():
-            data = yaml.safe_load(file.read_text())
+            data = yaml.load(file.read_text(), Loader=_LOADER)
             data["config"][KEY] = self.region
             file.write_text(yaml.safe_dump(data, sort_keys=False))
         return []

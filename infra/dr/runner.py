@@ -182,6 +182,9 @@ def run_drill(
                 "trafficRegion": state.dns_answer_region(),
                 "activeRegionKnob": settings.target if knob.done() else None,
             }
+        if isinstance(failure, Refusal):  # a pre-check refused: nothing was switched
+            report["error"] = str(failure)
+            return _finish(report, steps, 3, reports_dir, "refused")
         if failure is not None:
             report["error"] = f"{type(failure).__name__}: {failure}"
             return _finish(report, steps, 1, reports_dir, "failed")

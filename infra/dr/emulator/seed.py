@@ -202,7 +202,11 @@ def snapshot(emu, outputs: dict[str, dict[str, Any]], primary: str) -> dict[str,
             eks.describe_nodegroup(clusterName=out["eksClusterName"], nodegroupName=n)["nodegroup"]["scalingConfig"]
             for n in out.get("eksNodeGroupNames", [])
         ]
-        state[f"{stack}/clusters"] = emu.client("rds", region).describe_db_clusters()["DBClusters"]
+        # LatestRestorableTime is computed at read time ("now"), not state: leave it out of the comparison.
+        state[f"{stack}/clusters"] = [
+            {k: v for k, v in c.items() if k != "LatestRestorableTime"}
+            for c in emu.client("rds", region).describe_db_clusters()["DBClusters"]
+        ]
         state[f"{stack}/lock"] = (
             emu.client("dynamodb", region).scan(TableName=out["drLockTableName"])["Items"]
             if out.get("drLockTableName")
