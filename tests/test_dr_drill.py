@@ -330,3 +330,32 @@ def test_replanning_with_new_active_region_replaces_no_data_resource(plans):
     table = broken[SECONDARY].of_type("aws:dynamodb/table:Table")[0]
     table.inputs["name"] = "renamed"
     assert any("input 'name' changes" in p for p in replacements(plans, broken))
+
+
+class _RegionDown(Aws):
+    """Regional services of `down` fail to connect, as during a regional outage (Route 53 is global; see the
+    runbook's known limits for its control plane)."""
+
+    def __init__(self, endpoint, down):
+        super().__init__(endpoint, CREDENTIALS)
+        self.down = down
+
+    def __call__(self, service, region):
+        if region == self.down and service != "route53":
+            return Aws("http://127.0.0.1:9", CREDENTIALS)(service, region)  # nothing listens on port 9
+        return super().__call__(service, region)
+
+
+def test_unplanned_failover_works_with_the_source_region_down(env):
+    settings = DrillSettings(
+        kind="unplanned", source=PRIMARY, target=SECONDARY, execute=True, accept_data_loss=True, poll_seconds=0.01
+    )
+    result = run_drill(
+        settings, Topology(env.outputs, PRIMARY), _RegionDown(env.emu.endpoint, PRIMARY), env.knob(SECONDARY), "local"
+    )
+    assert result.exit_code == 0, result.report["error"]
+    assert_on(env, SECONDARY)
+    # the source's capacity was unreadable: every target group was pre-warmed to its max size
+    assert result.report["capacity"]["source"] is None
+    for name, cfg in result.report["capacity"]["before"].items():
+        assert result.report["capacity"]["after"][name]["desiredSize"] == cfg["maxSize"]
