@@ -49,6 +49,10 @@ def test_every_aws_resource_uses_the_explicit_provider(plans):
         for resource in plan.resources:
             if resource.custom and resource.type.startswith("aws:"):
                 assert resource.provider == provider.urn, resource.urn
+        # No Kubernetes resource may fall back to a default provider (the ambient kubeconfig).
+        k8s_providers = {r.urn for r in plan.of_type("pulumi:providers:kubernetes")}
+        k8s = [r for r in plan.resources if r.custom and r.type.startswith("kubernetes:")]
+        assert k8s and all(r.provider in k8s_providers for r in k8s)
 
 
 def test_secondary_reads_the_primary_through_a_stack_reference(plans):
