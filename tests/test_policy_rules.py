@@ -196,6 +196,12 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict, str]] = {
         with_(EKS, **{"vpcConfig.endpointPublicAccess": True}),
         "vpcConfig.endpointPublicAccess is not false",
     ),
+    "eks-no-open-endpoint": (
+        "aws:eks/cluster:Cluster",
+        with_(EKS, **{"vpcConfig.endpointPublicAccess": True, "vpcConfig.publicAccessCidrs": ["203.0.113.0/24"]}),
+        with_(EKS, **{"vpcConfig.endpointPublicAccess": True}),
+        "the public API endpoint is open to 0.0.0.0/0",
+    ),
     "eks-supported-version": (
         "aws:eks/cluster:Cluster",
         EKS,

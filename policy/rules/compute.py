@@ -43,16 +43,33 @@ REQUIRED_ENDPOINT_SUFFIXES = {"ec2": "EC2.10", "ecr.api": "EC2.55", "ecr.dkr": "
 @resource_rule(
     "eks-private-endpoint",
     types=[EKS_CLUSTER],
-    enforcement="mandatory",
+    enforcement="advisory",
     controls=["EKS.1"],
-    description="The EKS API endpoint is not publicly accessible.",
-    reason="The cluster API is reached through the VPC (CI runners / VPN); a public endpoint is an attack surface.",
+    description="The EKS API endpoint is private only.",
+    reason="The cluster API is reached through the VPC; advisory because platform:compute.publicAccessCidrs may "
+    "deliberately open it to a few CIDRs (eks-no-open-endpoint forbids 0.0.0.0/0).",
 )
 def eks_private_endpoint(res: Resource):
     if get(res.props, "vpcConfig.endpointPublicAccess", True) is not False:
         yield "vpcConfig.endpointPublicAccess is not false: make the API endpoint private"
     if get(res.props, "vpcConfig.endpointPrivateAccess") is not True:
         yield "vpcConfig.endpointPrivateAccess is not true"
+
+
+@resource_rule(
+    "eks-no-open-endpoint",
+    types=[EKS_CLUSTER],
+    enforcement="mandatory",
+    controls=["EKS.1"],
+    description="A public EKS API endpoint, if any, is limited to named CIDRs (never 0.0.0.0/0).",
+    reason="An endpoint open to the internet invites credential stuffing against the cluster API.",
+)
+def eks_no_open_endpoint(res: Resource):
+    if get(res.props, "vpcConfig.endpointPublicAccess", True) is False:
+        return
+    cidrs = items(res.props, "vpcConfig.publicAccessCidrs") or ["0.0.0.0/0"]
+    if "0.0.0.0/0" in cidrs:
+        yield "the public API endpoint is open to 0.0.0.0/0: set publicAccessCidrs or disable public access"
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -191,7 +208,7 @@ def alb_listener_tls(res: Resource):
     protocol = get(res.props, "protocol", "HTTP")
     if protocol in ("HTTPS", "TLS"):
         policy = get(res.props, "sslPolicy")
-        if policy not in RECOMMENDED_SSL_POLICIES:
+        if policy not in RECOMMENDED_SSL_POLICIES and not str(policy).startswith("ELBSecurityPolicy-TLS13-"):
             yield f"sslPolicy '{policy}' is not a recommended TLS 1.2+ policy (use ELBSecurityPolicy-TLS13-1-2-2021-06)"
     elif protocol == "HTTP":
         actions = items(res.props, "defaultActions")
