@@ -70,3 +70,49 @@ def _label(finding: Finding) -> str:
     if finding.resource is None:
         return "(stack)"
     return f"{finding.resource.name} ({finding.resource.type.rsplit(':', 1)[-1]})"
+
+
+def rule_status(plans: dict[str, Plan]) -> dict[str, str]:
+    """Per rule: how the real stacks fare ("pass", "advisory finding on ...", "VIOLATED on ...", "no resource yet")."""
+    from policy.rules import RULES
+
+    findings = {stack: check_plan(plan) for stack, plan in plans.items()}
+    present = {r.type for plan in plans.values() for r in plan.resources}
+    status = {}
+    for rule_id, rule in RULES.items():
+        hits = sorted({stack for stack, found in findings.items() for f in found if f.rule.id == rule_id})
+        if hits:
+            word = "VIOLATED" if rule.enforcement == "mandatory" else "advisory finding"
+            status[rule_id] = f"{word} on {', '.join(hits)}"
+        elif not present & set(rule.types):
+            status[rule_id] = "no such resource in the stacks yet"
+        else:
+            status[rule_id] = "pass"
+    return status
+
+
+def markdown_table(plans: dict[str, Plan]) -> str:
+    """The control -> rule -> enforcement -> status table of docs/policy.md."""
+    from policy.rules import RULES
+
+    status = rule_status(plans)
+    rows = []
+    for rule_id, rule in RULES.items():
+        for control in rule.controls or ("platform",):
+            rows.append((control, rule_id, rule.enforcement, status[rule_id], rule.description))
+
+    def key(row):
+        control = row[0]
+        service, _, number = control.partition(".")
+        return (control == "platform", service, int(number) if number.isdigit() else 0, row[1])
+
+    lines = ["| control | rule | enforcement | status (real stacks) | requires |", "|---|---|---|---|---|"]
+    lines += [f"| {c} | `{r}` | {e} | {s} | {d} |" for c, r, e, s, d in sorted(rows, key=key)]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m infra.policy_check  -> the table for docs/policy.md
+    from infra.plan.runner import REPO_ROOT, Planner
+
+    planner = Planner(REPO_ROOT)
+    print(markdown_table({stack: planner.plan(stack) for stack in sorted(planner.fleet.stacks)}), end="")

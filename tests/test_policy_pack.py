@@ -195,3 +195,11 @@ def test_a_stack_file_relaxing_a_mandatory_setting_fails_the_check(write_stacks)
     out = console.file.getvalue()
     assert "alb-deletion-protection" in out
     assert "mandatory rule(s) violated: alb-deletion-protection" in out
+
+
+def test_docs_table_lists_every_rule_and_control():
+    text = (REPO_ROOT / "docs" / "policy.md").read_text()
+    for rule_id, rule in RULES.items():
+        assert f"`{rule_id}`" in text, f"docs/policy.md does not list {rule_id}: run python -m infra.policy_check"
+        for control in rule.controls:
+            assert f"| {control} | `{rule_id}` |" in text, (control, rule_id)
