@@ -28,7 +28,7 @@ from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, unknown_checking_proxy
 from rich.console import Console
 
 from infra.plan.model import Plan
-from infra.plan.runner import REPO_ROOT, Planner
+from infra.plan.runner import REPO_ROOT
 from infra.policy_check import check_plan, mandatory_violations, report_policy
 from infra.tags import REQUIRED_TAG_KEYS
 from policy.rules import REQUIRED_TAG_KEYS as PACK_TAG_KEYS
@@ -184,15 +184,17 @@ def test_rules_see_the_real_resources(primary_plan: Plan):
         assert present & set(RULES[rule_id].types), rule_id
 
 
-def test_a_stack_file_relaxing_a_mandatory_setting_fails_the_check(write_stacks):
+def test_a_stack_file_relaxing_a_mandatory_setting_fails_the_check(write_stacks, capsys):
+    """`python -m infra plan <stack> --policy` on a stack file that turns off ALB deletion protection (ELB.6)."""
+    from infra.cli import main
+
     def no_alb_deletion_protection(config: dict) -> None:
         config["platform:compute"].setdefault("alb", {})["deletionProtection"] = False
 
     root: Path = write_stacks({"us-east-1": no_alb_deletion_protection})
-    plan = Planner(root).plan("us-east-1")
-    console = Console(file=io.StringIO(), width=200)
-    assert report_policy(plan, console) == 1
-    out = console.file.getvalue()
+    capsys.readouterr()
+    assert main(["--root", str(root), "plan", "us-east-1", "--quiet", "--policy"]) == 1
+    out = capsys.readouterr().out
     assert "alb-deletion-protection" in out
     assert "mandatory rule(s) violated: alb-deletion-protection" in out
 
