@@ -20,6 +20,7 @@ if str(_HERE) not in sys.path:
 
 from pulumi_policy import (  # noqa: E402
     EnforcementLevel,
+    PolicyComplianceFramework,
     PolicyPack,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -30,6 +31,24 @@ from rules import RULES, Resource, Rule, UnknownValue, normalize  # noqa: E402
 
 PACK_NAME = "platform-aws-fsbp"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
+
+
+def _framework(rule: Rule) -> PolicyComplianceFramework | None:
+    if not rule.controls:
+        return None
+    return PolicyComplianceFramework(
+        name="AWS Foundational Security Best Practices", version="1.0.0", reference=", ".join(rule.controls)
+    )
+
+
+def _common(rule: Rule) -> dict:
+    return {
+        "name": rule.id,
+        "description": _description(rule),
+        "enforcement_level": LEVELS[rule.enforcement],
+        "framework": _framework(rule),
+        "tags": ["fsbp" if rule.controls else "platform"],
+    }
 
 
 def _description(rule: Rule) -> str:
@@ -49,12 +68,7 @@ def resource_policy(rule: Rule) -> ResourceValidationPolicy:
         for message in messages:
             report_violation(f"{rule.id}: {message}")
 
-    return ResourceValidationPolicy(
-        name=rule.id,
-        description=_description(rule),
-        enforcement_level=LEVELS[rule.enforcement],
-        validate=validate,
-    )
+    return ResourceValidationPolicy(validate=validate, **_common(rule))
 
 
 def _stack_resource(policy_resource) -> Resource:
@@ -77,12 +91,7 @@ def stack_policy(rule: Rule) -> StackValidationPolicy:
         for resource, message in found:
             report_violation(f"{rule.id}: {message}", resource.urn or None)
 
-    return StackValidationPolicy(
-        name=rule.id,
-        description=_description(rule),
-        enforcement_level=LEVELS[rule.enforcement],
-        validate=validate,
-    )
+    return StackValidationPolicy(validate=validate, **_common(rule))
 
 
 def build_policies() -> list:

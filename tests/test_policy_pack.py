@@ -105,6 +105,10 @@ def test_every_rule_is_one_policy_with_its_enforcement(pack: dict[str, Any]):
         expected = StackValidationPolicy if rule.stack_check else ResourceValidationPolicy
         assert isinstance(policy, expected), rule_id
         assert rule.reason in policy.description
+        if rule.controls:
+            assert policy.framework.reference == ", ".join(rule.controls)
+        else:
+            assert policy.framework is None
 
 
 def test_resource_policy_reports_the_rule_message(pack: dict[str, Any]):
