@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.compute import ComputeConfig
+from infra.config.data import DataConfig
 from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
 from infra.config.network import NetworkConfig
@@ -47,6 +48,7 @@ class StackConfig(ConfigModel):
     naming: NamingConfig = Field(default_factory=NamingConfig)  # type: ignore[arg-type]
     tags: CostTagsConfig
     network: NetworkConfig
+    data: DataConfig = Field(default_factory=DataConfig)  # type: ignore[arg-type]
     compute: ComputeConfig = Field(default_factory=ComputeConfig)  # type: ignore[arg-type]
     workloads: WorkloadsConfig = Field(default_factory=WorkloadsConfig)  # type: ignore[arg-type]
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)  # type: ignore[arg-type]

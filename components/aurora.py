@@ -1,0 +1,271 @@
+"""Aurora PostgreSQL global database: the global cluster (owner stack only) and one regional cluster per stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+from pydantic import Field, model_validator
+
+from components.base import ComponentArgs, Input, PlatformComponent
+from components.kms import KmsKey, KmsKeyArgs
+
+ENGINE = "aurora-postgresql"
+PORT = 5432
+# Fields AWS changes on a switchover/failover or that only matter at creation; updating them would replace the
+# cluster, so after a DR event the next `pulumi up` must leave them alone (as terraform-aws-rds-aurora does).
+CLUSTER_IGNORE = ["globalClusterIdentifier", "replicationSourceIdentifier", "masterUsername", "masterPassword",
+                  "snapshotIdentifier", "engineVersion"]  # fmt: skip
+
+
+class AuroraArgs(ComponentArgs):
+    """Args of `AuroraRegionalCluster`. Secure defaults: CMK encryption, TLS only, IAM auth, deletion protection."""
+
+    role: Literal["primary", "secondary"] = Field(..., description="primary owns the global cluster and credentials.")
+    global_name: str = Field(..., description="Identifier of the global cluster (the same in every stack).")
+    global_cluster_identifier: Input = Field(None, description="Secondaries: the global cluster to join.")
+    engine_version: str = Field(..., description="Aurora PostgreSQL version, e.g. 16.6.")
+    writer_instance_class: str = Field("db.r6g.8xlarge", description="Class of the first (writer-capable) instance.")
+    reader_instance_class: str = Field("db.r6g.4xlarge", description="Class of the readers.")
+    readers: int = Field(2, ge=1, description="Readers besides the writer-capable instance.")
+    subnet_ids: Input = Field(..., description="Isolated database subnet ids.")
+    vpc_id: Input = Field(..., description="VPC id for the security group.")
+    client_security_group_id: Input = Field(..., description="The only source admitted on 5432 (EKS nodes).")
+    account_id: Input = Field(..., description="AWS account id for the key policy.")
+    partner_region: str | None = Field(None, description="Region the credentials secret is replicated to.")
+    backup_retention_days: int = Field(35, ge=1, le=35, description="Automated backup / PITR retention.")
+    backup_window: str = Field("03:00-04:00", description="Preferred backup window.")
+    maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window.")
+    deletion_protection: bool = Field(True, description="Deletion protection.")
+    skip_final_snapshot: bool = Field(False, description="Skip the final snapshot on delete.")
+    monitoring_interval: int = Field(15, description="Enhanced monitoring interval (s).")
+    slow_query_ms: int = Field(500, description="log_min_duration_statement in ms.")
+    min_readers: int = Field(2, description="Reader auto scaling minimum.")
+    max_readers: int = Field(5, description="Reader auto scaling maximum.")
+    target_cpu_percent: int = Field(70, description="Reader auto scaling CPU target.")
+
+    @model_validator(mode="after")
+    def _role_inputs(self) -> AuroraArgs:
+        if self.role == "secondary" and self.global_cluster_identifier is None:
+            raise ValueError("a secondary cluster needs global_cluster_identifier")
+        return self
+
+
+class AuroraRegionalCluster(PlatformComponent):
+    """This region's Aurora cluster (and, on the owner stack, the global cluster and master credentials).
+
+    Outputs: `cluster_identifier`, `cluster_arn`, `endpoint`, `reader_endpoint`, `global_cluster_identifier`,
+    `security_group_id`, `secret_arn` and (owner stack) `master_username` / `master_password` (secret).
+    """
+
+    def __init__(self, name: str, args: AuroraArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:AuroraRegionalCluster", name, opts)
+        region, base, tags = args.region, args.name_prefix, args.tags
+        major = args.engine_version.split(".")[0]
+        key = KmsKey(
+            self.cname("key"),
+            KmsKeyArgs(region=region, name_prefix=base, tags=tags, purpose="aurora", account_id=args.account_id),
+            opts=self.child(),
+        )
+        self.kms_key_arn = key.arn
+
+        self.master_username: pulumi.Output[str] | None = None
+        self.master_password: pulumi.Output[str] | None = None
+        self.secret_arn: pulumi.Output[str] | None = None
+        if args.role == "primary":
+            self.global_cluster = aws.rds.GlobalCluster(
+                self.cname("global"),
+                region=region,
+                global_cluster_identifier=args.global_name,
+                engine=ENGINE,
+                engine_version=args.engine_version,
+                storage_encrypted=True,
+                deletion_protection=args.deletion_protection,
+                tags=self.tagged(tags, args.global_name),
+                opts=self.child(ignore_changes=["engineVersion"]),
+            )
+            global_id: Input = self.global_cluster.id
+            password = random.RandomPassword(
+                self.cname("master-password"), length=32, special=True, override_special="!#$%^&*()-_=+", opts=self.child()
+            )
+            self.master_username = pulumi.Output.from_input("platform_admin")
+            self.master_password = pulumi.Output.secret(password.result)
+            secret = aws.secretsmanager.Secret(
+                self.cname("master-secret"),
+                region=region,
+                name=f"{base}/aurora/master",
+                description="Aurora global database master credentials",
+                kms_key_id=key.arn,
+                recovery_window_in_days=30,
+                replicas=[aws.secretsmanager.SecretReplicaArgs(region=args.partner_region)]
+                if args.partner_region
+                else None,
+                tags=self.tagged(tags, f"{base}-aurora-master"),
+                opts=self.child(),
+            )
+            aws.secretsmanager.SecretVersion(
+                self.cname("master-secret-value"),
+                region=region,
+                secret_id=secret.id,
+                secret_string=pulumi.Output.secret(
+                    pulumi.Output.all(self.master_username, password.result).apply(
+                        lambda v: json.dumps({"username": v[0], "password": v[1], "engine": "postgres", "port": PORT})
+                    )
+                ),
+                opts=self.child(),
+            )
+            self.secret_arn = secret.arn
+        else:
+            global_id = args.global_cluster_identifier
+
+        subnets = aws.rds.SubnetGroup(
+            self.cname("subnets"),
+            region=region,
+            name=f"{base}-aurora",
+            subnet_ids=args.subnet_ids,
+            description="Isolated database subnets",
+            tags=self.tagged(tags, f"{base}-aurora"),
+            opts=self.child(),
+        )
+        sg = aws.ec2.SecurityGroup(
+            self.cname("sg"),
+            region=region,
+            vpc_id=args.vpc_id,
+            description="Aurora: PostgreSQL from the EKS nodes only",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[args.client_security_group_id],
+                    description="EKS nodes to Aurora",
+                )
+            ],
+            egress=[],
+            tags=self.tagged(tags, f"{base}-aurora-sg"),
+            opts=self.child(),
+        )
+        params = aws.rds.ClusterParameterGroup(
+            self.cname("params"),
+            region=region,
+            family=f"aurora-postgresql{major}",
+            description="TLS only, slow-query logging",
+            parameters=[
+                aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ClusterParameterGroupParameterArgs(
+                    name="log_min_duration_statement", value=str(args.slow_query_ms)
+                ),
+            ],
+            tags=self.tagged(tags, f"{base}-aurora-params"),
+            opts=self.child(),
+        )
+        monitoring_role = aws.iam.Role(
+            self.cname("monitoring-role"),
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            tags=self.tagged(tags, f"{base}-aurora-monitoring"),
+            opts=self.child(),
+        )
+        identifier = f"{base}-aurora"
+        self.cluster = aws.rds.Cluster(
+            self.cname("cluster"),
+            region=region,
+            cluster_identifier=identifier,
+            engine=ENGINE,
+            engine_version=args.engine_version,
+            global_cluster_identifier=global_id,
+            master_username=self.master_username,
+            master_password=self.master_password,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[sg.id],
+            db_cluster_parameter_group_name=params.name,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            backup_retention_period=args.backup_retention_days,
+            preferred_backup_window=args.backup_window,
+            preferred_maintenance_window=args.maintenance_window,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=args.skip_final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final",
+            copy_tags_to_snapshot=True,
+            iam_database_authentication_enabled=True,
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            tags=self.tagged(tags, identifier, **{"backup-tier": "critical"}),
+            opts=self.child(ignore_changes=CLUSTER_IGNORE),
+        )
+        classes = [args.writer_instance_class] + [args.reader_instance_class] * args.readers
+        for index, instance_class in enumerate(classes):
+            aws.rds.ClusterInstance(
+                self.cname(f"instance-{index}"),
+                region=region,
+                identifier=f"{identifier}-{index}",
+                cluster_identifier=self.cluster.id,
+                instance_class=instance_class,
+                engine=ENGINE,
+                db_subnet_group_name=subnets.name,
+                publicly_accessible=False,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=key.arn,
+                performance_insights_retention_period=7,
+                monitoring_interval=args.monitoring_interval,
+                monitoring_role_arn=monitoring_role.arn,
+                auto_minor_version_upgrade=True,
+                promotion_tier=index,
+                copy_tags_to_snapshot=True,
+                tags=self.tagged(tags, f"{identifier}-{index}"),
+                opts=self.child(ignore_changes=["engineVersion"]),
+            )
+        target = aws.appautoscaling.Target(
+            self.cname("readers-target"),
+            region=region,
+            service_namespace="rds",
+            scalable_dimension="rds:cluster:ReadReplicaCount",
+            resource_id=self.cluster.id.apply(lambda cid: f"cluster:{cid}"),
+            min_capacity=args.min_readers,
+            max_capacity=args.max_readers,
+            tags=self.tagged(tags, f"{identifier}-readers"),
+            opts=self.child(),
+        )
+        aws.appautoscaling.Policy(
+            self.cname("readers-cpu"),
+            region=region,
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=args.target_cpu_percent,
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="RDSReaderAverageCPUUtilization"
+                ),
+                scale_in_cooldown=900,
+                scale_out_cooldown=300,
+            ),
+            opts=self.child(),
+        )
+        self.cluster_identifier = self.cluster.cluster_identifier
+        self.cluster_arn = self.cluster.arn
+        self.endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.global_cluster_identifier = pulumi.Output.from_input(global_id)
+        self.security_group_id = sg.id
+        self.register_outputs(
+            {
+                "clusterIdentifier": self.cluster_identifier,
+                "clusterArn": self.cluster_arn,
+                "endpoint": self.endpoint,
+                "readerEndpoint": self.reader_endpoint,
+                "globalClusterIdentifier": self.global_cluster_identifier,
+            }
+        )

@@ -1,0 +1,215 @@
+"""ElastiCache for Redis OSS, cluster mode enabled, with the cross-region Global Datastore."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+from pydantic import Field, model_validator
+
+from components.base import ComponentArgs, Input, PlatformComponent
+from components.kms import KmsKey, KmsKeyArgs
+
+PORT = 6379
+# ElastiCache AUTH tokens: 16-128 printable characters, none of / " @ or space.
+AUTH_SPECIALS = "!&#$^<>-"
+# A Global Datastore member inherits these from the global group, and a failover moves the primary; changing them
+# from IaC would either be rejected by AWS or replace the group.
+MEMBER_IGNORE = ["engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName",
+                 "atRestEncryptionEnabled", "transitEncryptionEnabled", "globalReplicationGroupId"]  # fmt: skip
+
+
+class RedisArgs(ComponentArgs):
+    """Args of `RedisCluster`. Secure defaults: CMK at rest, TLS in transit, AUTH token, Multi-AZ failover."""
+
+    role: Literal["primary", "secondary"] = Field(..., description="primary creates the Global Datastore.")
+    global_suffix: str = Field(..., description="Global Datastore id suffix (the same in every stack).")
+    global_datastore: bool = Field(True, description="Create (primary) or join (secondary) the Global Datastore.")
+    global_replication_group_id: Input = Field(None, description="Secondaries: the Global Datastore to join.")
+    auth_token: Input = Field(None, description="Secondaries: the primary's AUTH token (secret).")
+    use_auth_token: bool = Field(True, description="Require an AUTH token (generated on the primary).")
+    transit_encryption: bool = Field(True, description="TLS in transit (required by AUTH and Global Datastore).")
+    engine_version: str = Field("7.1", description="Redis OSS engine version.")
+    node_type: str = Field("cache.r7g.xlarge", description="Node type.")
+    shards: int = Field(3, ge=1, description="Node groups (shards).")
+    replicas_per_shard: int = Field(2, ge=1, le=5, description="Replicas per shard.")
+    maxmemory_policy: str = Field("allkeys-lru", description="Eviction policy.")
+    snapshot_retention_days: int = Field(7, ge=0, le=35, description="Daily snapshots kept.")
+    snapshot_window: str = Field("04:00-05:00", description="Snapshot window.")
+    maintenance_window: str = Field("sun:06:00-sun:07:00", description="Maintenance window.")
+    slow_log_retention_days: int = Field(30, description="Slow-log retention (days).")
+    subnet_ids: Input = Field(..., description="Private subnet ids.")
+    vpc_id: Input = Field(..., description="VPC id for the security group.")
+    client_security_group_id: Input = Field(..., description="The only source admitted on 6379 (EKS nodes).")
+    account_id: Input = Field(..., description="AWS account id for the key policy.")
+
+    @model_validator(mode="after")
+    def _member_inputs(self) -> RedisArgs:
+        if self.role == "secondary" and self.global_datastore and self.global_replication_group_id is None:
+            raise ValueError("a secondary member needs global_replication_group_id")
+        if (self.use_auth_token or self.global_datastore) and not self.transit_encryption:
+            raise ValueError("AUTH tokens and Global Datastore need transit encryption")
+        return self
+
+
+class RedisCluster(PlatformComponent):
+    """A cluster-mode replication group; the primary stack also owns the Global Datastore.
+
+    Outputs: `replication_group_id`, `configuration_endpoint`, `global_replication_group_id`, `auth_token`
+    (secret), `secret_arn`, `security_group_id`.
+    """
+
+    def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:RedisCluster", name, opts)
+        region, base, tags = args.region, args.name_prefix, args.tags
+        key = KmsKey(
+            self.cname("key"),
+            KmsKeyArgs(
+                region=region, name_prefix=base, tags=tags, purpose="redis", account_id=args.account_id,
+                service_principals=[f"logs.{region}.amazonaws.com"],
+            ),
+            opts=self.child(),
+        )  # fmt: skip
+        self.auth_token: pulumi.Output[str] | None = None
+        self.secret_arn: pulumi.Output[str] | None = None
+        if args.use_auth_token:
+            if args.auth_token is None:
+                token = random.RandomPassword(
+                    self.cname("auth-token"), length=64, special=True, override_special=AUTH_SPECIALS,
+                    opts=self.child(),
+                )  # fmt: skip
+                self.auth_token = pulumi.Output.secret(token.result)
+            else:
+                self.auth_token = pulumi.Output.secret(args.auth_token)
+            secret = aws.secretsmanager.Secret(
+                self.cname("auth-secret"),
+                region=region,
+                name=f"{base}/redis/auth",
+                description="Redis AUTH token",
+                kms_key_id=key.arn,
+                recovery_window_in_days=30,
+                tags=self.tagged(tags, f"{base}-redis-auth"),
+                opts=self.child(),
+            )
+            aws.secretsmanager.SecretVersion(
+                self.cname("auth-secret-value"), region=region, secret_id=secret.id, secret_string=self.auth_token,
+                opts=self.child(),
+            )  # fmt: skip
+            self.secret_arn = secret.arn
+        subnets = aws.elasticache.SubnetGroup(
+            self.cname("subnets"),
+            region=region,
+            name=f"{base}-redis",
+            subnet_ids=args.subnet_ids,
+            description="Private subnets for Redis",
+            tags=self.tagged(tags, f"{base}-redis"),
+            opts=self.child(),
+        )
+        sg = aws.ec2.SecurityGroup(
+            self.cname("sg"),
+            region=region,
+            vpc_id=args.vpc_id,
+            description="Redis: TLS from the EKS nodes only",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[args.client_security_group_id],
+                    description="EKS nodes to Redis",
+                )
+            ],
+            egress=[],
+            tags=self.tagged(tags, f"{base}-redis-sg"),
+            opts=self.child(),
+        )  # fmt: skip
+        slow_log = aws.cloudwatch.LogGroup(
+            self.cname("slow-log"),
+            region=region,
+            name=f"/platform/{base}/redis/slow-log",
+            retention_in_days=args.slow_log_retention_days,
+            kms_key_id=key.arn,
+            tags=self.tagged(tags, f"{base}-redis-slow-log"),
+            opts=self.child(),
+        )
+        common = dict(
+            region=region,
+            replication_group_id=f"{base}-redis",
+            description=f"{base} application cache",
+            port=PORT,
+            replicas_per_node_group=args.replicas_per_shard,
+            automatic_failover_enabled=True,
+            multi_az_enabled=True,
+            kms_key_id=key.arn,
+            auth_token=self.auth_token,
+            subnet_group_name=subnets.name,
+            security_group_ids=[sg.id],
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            maintenance_window=args.maintenance_window,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=slow_log.name, destination_type="cloudwatch-logs", log_format="json",
+                    log_type="slow-log",
+                )
+            ],
+            tags=self.tagged(tags, f"{base}-redis", **{"backup-tier": "critical"}),
+        )  # fmt: skip
+        if args.role == "primary" or not args.global_datastore:
+            params = aws.elasticache.ParameterGroup(
+                self.cname("params"),
+                region=region,
+                name=f"{base}-redis7-cluster",
+                family="redis7",
+                description="Cluster mode, seed eviction policy",
+                parameters=[
+                    aws.elasticache.ParameterGroupParameterArgs(name="cluster-enabled", value="yes"),
+                    aws.elasticache.ParameterGroupParameterArgs(name="maxmemory-policy", value=args.maxmemory_policy),
+                ],
+                tags=self.tagged(tags, f"{base}-redis-params"),
+                opts=self.child(),
+            )
+            self.group = aws.elasticache.ReplicationGroup(
+                self.cname("group"),
+                engine="redis",
+                engine_version=args.engine_version,
+                node_type=args.node_type,
+                cluster_mode="enabled",
+                num_node_groups=args.shards,
+                parameter_group_name=params.name,
+                at_rest_encryption_enabled=True,
+                transit_encryption_enabled=args.transit_encryption,
+                **common,
+                opts=self.child(ignore_changes=["globalReplicationGroupId"]),
+            )
+        else:
+            # A member inherits engine, node type, shards, parameters and encryption from the Global Datastore.
+            self.group = aws.elasticache.ReplicationGroup(
+                self.cname("group"),
+                global_replication_group_id=args.global_replication_group_id,
+                **common,
+                opts=self.child(ignore_changes=MEMBER_IGNORE),
+            )
+        self.global_replication_group_id: pulumi.Output[str] | None = (
+            pulumi.Output.from_input(args.global_replication_group_id) if args.global_replication_group_id else None
+        )
+        if args.role == "primary" and args.global_datastore:
+            datastore = aws.elasticache.GlobalReplicationGroup(
+                self.cname("global"),
+                region=region,
+                global_replication_group_id_suffix=args.global_suffix,
+                global_replication_group_description="Cross-region Redis Global Datastore",
+                primary_replication_group_id=self.group.id,
+                # After a failover AWS names another region's group the primary: IaC must not undo that.
+                opts=self.child(ignore_changes=["primaryReplicationGroupId"]),
+            )
+            self.global_replication_group_id = datastore.global_replication_group_id
+        self.replication_group_id = self.group.id
+        self.configuration_endpoint = self.group.configuration_endpoint_address
+        self.security_group_id = sg.id
+        self.register_outputs(
+            {
+                "replicationGroupId": self.replication_group_id,
+                "configurationEndpoint": self.configuration_endpoint,
+                "globalReplicationGroupId": self.global_replication_group_id,
+            }
+        )

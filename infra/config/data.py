@@ -1,0 +1,139 @@
+"""Data section (`platform:data`): Aurora PostgreSQL global database and ElastiCache Redis (Global Datastore)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import ConfigModel
+
+# Aurora PostgreSQL major.minor versions accepted for a global database (seed: PostgreSQL 15+).
+AURORA_POSTGRES_VERSIONS = ("15.10", "15.12", "16.6", "16.8", "17.4")
+# Node families ElastiCache Global Datastore supports (M5/M6g/M7g/R5/R6g/R7g, large and up).
+GLOBAL_DATASTORE_FAMILIES = ("m5", "m6g", "m7g", "r5", "r6g", "r7g")
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
+
+
+class ReaderScalingConfig(ConfigModel):
+    """Aurora reader auto scaling (Application Auto Scaling on `rds:cluster:ReadReplicaCount`)."""
+
+    min_readers: int = Field(2, ge=0, le=15, description="Minimum Aurora Replicas kept by auto scaling.")
+    max_readers: int = Field(5, ge=1, le=15, description="Maximum Aurora Replicas auto scaling may add.")
+    target_cpu_percent: int = Field(70, ge=10, le=90, description="Target average reader CPU (seed: 70%).")
+
+    @model_validator(mode="after")
+    def _order(self) -> ReaderScalingConfig:
+        if self.min_readers > self.max_readers:
+            raise ValueError(f"minReaders {self.min_readers} is above maxReaders {self.max_readers}")
+        return self
+
+
+class AuroraConfig(ConfigModel):
+    """The Aurora PostgreSQL global database and this region's cluster."""
+
+    engine_version: str = Field("16.6", description=f"Aurora PostgreSQL version; one of {AURORA_POSTGRES_VERSIONS}.")
+    writer_instance_class: str = Field("db.r6g.8xlarge", description="Instance class of the writer (seed).")
+    reader_instance_class: str = Field("db.r6g.4xlarge", description="Instance class of the readers (seed).")
+    readers: int = Field(2, ge=1, le=15, description="Readers in this region (primary seed: 2; secondary >= 1).")
+    backup_retention_days: int = Field(35, description="Automated backup / PITR retention, 1-35 days (seed: 35).")
+    backup_window: str = Field("03:00-04:00", description="Preferred daily backup window (UTC, hh:mm-hh:mm).")
+    maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window (UTC).")
+    deletion_protection: bool = Field(True, description="Deletion protection; turn off only explicitly.")
+    skip_final_snapshot: bool = Field(False, description="Skip the final snapshot on delete; only explicitly.")
+    monitoring_interval: Literal[1, 5, 10, 15, 30, 60] = Field(15, description="Enhanced monitoring seconds.")
+    slow_query_ms: int = Field(500, ge=0, description="log_min_duration_statement: log queries slower than this.")
+    rpo_budget_seconds: int = Field(60, ge=1, description="RPO budget for replication lag (seed: 1 minute).")
+    reader_scaling: ReaderScalingConfig = Field(default_factory=ReaderScalingConfig)  # type: ignore[arg-type]
+
+    @field_validator("engine_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if value not in AURORA_POSTGRES_VERSIONS:
+            raise ValueError(f"'{value}' is not a supported Aurora PostgreSQL version {list(AURORA_POSTGRES_VERSIONS)}")
+        return value
+
+    @field_validator("writer_instance_class", "reader_instance_class")
+    @classmethod
+    def _klass(cls, value: str) -> str:
+        if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value) or value.startswith("db.t"):
+            raise ValueError(f"'{value}' is not a memory-optimized DB instance class such as db.r6g.4xlarge")
+        return value
+
+    @field_validator("backup_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if not 1 <= value <= 35:
+            raise ValueError("Aurora keeps automated backups 1 to 35 days")
+        return value
+
+    @field_validator("backup_window")
+    @classmethod
+    def _bw(cls, value: str) -> str:
+        if not _WINDOW.match(value):
+            raise ValueError(f"'{value}' is not a window like 03:00-04:00")
+        return value
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _mw(cls, value: str) -> str:
+        if not _MAINT.match(value):
+            raise ValueError(f"'{value}' is not a window like sun:05:00-sun:06:00")
+        return value
+
+
+class RedisConfig(ConfigModel):
+    """ElastiCache for Redis OSS, cluster mode enabled, joined to a Global Datastore."""
+
+    engine_version: Literal["7.1", "7.0"] = Field("7.1", description="Redis OSS engine version.")
+    node_type: str = Field("cache.r7g.xlarge", description="Node type (seed ~32 GB: r7g.xlarge = 26.3 GiB).")
+    shards: int = Field(3, ge=1, le=500, description="Node groups (shards); seed: 3.")
+    replicas_per_shard: int = Field(2, ge=1, le=5, description="Replicas per shard; seed 3 x (1+2) = 9 nodes.")
+    global_datastore: bool = Field(True, description="Join the cross-region Global Datastore.")
+    auth_token: bool = Field(True, description="Require an AUTH token (needs transit encryption).")
+    transit_encryption: bool = Field(True, description="TLS in transit.")
+    snapshot_retention_days: int = Field(7, ge=0, le=35, description="Daily automatic snapshots kept (days).")
+    snapshot_window: str = Field("04:00-05:00", description="Daily snapshot window (UTC).")
+    maintenance_window: str = Field("sun:06:00-sun:07:00", description="Maintenance window (UTC).")
+    maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl"] = Field(
+        "allkeys-lru", description="Eviction policy (seed: least recently used)."
+    )
+    slow_log_retention_days: int = Field(30, description="Slow-log retention in CloudWatch Logs.")
+
+    @field_validator("node_type")
+    @classmethod
+    def _node(cls, value: str) -> str:
+        if not re.match(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", value):
+            raise ValueError(f"'{value}' is not an ElastiCache node type such as cache.r7g.xlarge")
+        return value
+
+    @field_validator("snapshot_window")
+    @classmethod
+    def _sw(cls, value: str) -> str:
+        if not _WINDOW.match(value):
+            raise ValueError(f"'{value}' is not a window like 04:00-05:00")
+        return value
+
+    @model_validator(mode="after")
+    def _aws_rules(self) -> RedisConfig:
+        family = self.node_type.split(".")[1]
+        size = self.node_type.split(".")[2]
+        if self.global_datastore and (family not in GLOBAL_DATASTORE_FAMILIES or size in ("micro", "small", "medium")):
+            raise ValueError(
+                f"nodeType {self.node_type}: Global Datastore supports only {', '.join(GLOBAL_DATASTORE_FAMILIES)} "
+                "nodes of size large or bigger"
+            )
+        if self.auth_token and not self.transit_encryption:
+            raise ValueError("authToken requires transitEncryption: ElastiCache accepts AUTH only over TLS")
+        if self.global_datastore and not self.transit_encryption:
+            raise ValueError("globalDatastore requires transitEncryption (cross-region replication over TLS)")
+        return self
+
+
+class DataConfig(ConfigModel):
+    """Aurora and Redis settings of this region."""
+
+    aurora: AuroraConfig = Field(default_factory=AuroraConfig)  # type: ignore[arg-type]
+    redis: RedisConfig = Field(default_factory=RedisConfig)  # type: ignore[arg-type]
