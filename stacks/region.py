@@ -10,6 +10,7 @@ import pulumi
 from infra.config.stack import StackConfig
 from stacks.compute import build_compute
 from stacks.context import RegionContext
+from stacks.data import build_data
 from stacks.dns import build_dns
 from stacks.dr import build_dr
 from stacks.edge import build_edge
@@ -29,7 +30,8 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     network = build_network(ctx)
     dns = build_dns(ctx)
     compute = build_compute(ctx, network, dns)
-    data = None  # build_data(ctx, network, compute) lands with the data tier
+    data = build_data(ctx, network, compute)
+    ctx.shared["data"] = data
     build_workloads(ctx, compute, data)
     traffic = build_traffic(ctx, dns, compute)
     ctx.shared["traffic"] = traffic

@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from infra.naming import region_code
+
 ACCOUNT_ID = "123456789012"
 
 # Id prefixes AWS uses, so plans read like real ones.
@@ -40,7 +42,8 @@ def fake_id(typ: str, name: str, inputs: dict[str, Any], region: str) -> str:
     """A deterministic physical id for a resource (distinct per region)."""
     if typ in _ID_PREFIX:
         return _ID_PREFIX[typ] + digest(typ, name, region, length=17)
-    for key in ("name", "identifier", "clusterIdentifier", "replicationGroupId", "clusterName"):
+    for key in ("name", "identifier", "clusterIdentifier", "replicationGroupId", "globalClusterIdentifier",
+                "clusterName"):  # fmt: skip
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value
@@ -122,8 +125,54 @@ COMPUTED: dict[str, Synth] = {
         "bucketRegionalDomainName": f"{inputs.get('bucket') or pid}.s3.{region}.amazonaws.com",
         "arn": f"arn:aws:s3:::{inputs.get('bucket') or pid}",
     },
+    # Data tier (Aurora, ElastiCache, generated credentials).
+    "aws:rds/cluster:Cluster": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:cluster:{pid}",
+        "endpoint": f"{pid}.cluster-{_rds_host(region)}",
+        "readerEndpoint": f"{pid}.cluster-ro-{_rds_host(region)}",
+        "clusterResourceId": "cluster-" + digest("rds", name, region, length=26).upper(),
+        "port": 5432,
+    },
+    "aws:rds/clusterInstance:ClusterInstance": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{pid}",
+        "endpoint": f"{pid}.{_rds_host(region)}",
+        "writer": str(pid).endswith("-0"),
+    },
+    "aws:rds/globalCluster:GlobalCluster": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:rds::{ACCOUNT_ID}:global-cluster:{pid}",
+        "globalClusterResourceId": "cluster-" + digest("global", name, length=26).upper(),
+    },
+    "aws:rds/clusterParameterGroup:ClusterParameterGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:cluster-pg:{pid}"
+    },
+    "aws:rds/subnetGroup:SubnetGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:subgrp:{pid}"
+    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:{pid}",
+        "configurationEndpointAddress": f"clustercfg.{pid}.{digest('ec', name, region, length=6)}"
+        f".{region_code(region)}.cache.amazonaws.com",
+        "memberClusters": [],
+    },
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": lambda name, pid, inputs, region: {
+        # AWS prefixes the suffix with a fixed id per account (here a stable fake).
+        "globalReplicationGroupId": f"ldgnf-{inputs.get('globalReplicationGroupIdSuffix')}",
+        "arn": f"arn:aws:elasticache::{ACCOUNT_ID}:globalreplicationgroup:ldgnf-"
+        f"{inputs.get('globalReplicationGroupIdSuffix')}",
+    },
+    "aws:secretsmanager/secret:Secret": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{pid}-{digest('sm', name, length=6)}"
+    },
+    "random:index/randomPassword:RandomPassword": lambda name, pid, inputs, region: {
+        "result": "offline-" + digest("password", name, length=int(inputs.get("length", 32)) - 8),
+        "bcryptHash": "$2a$10$" + digest("bcrypt", name, length=53),
+    },
     "aws:wafv2/ipSet:IpSet": lambda name, pid, inputs, region: {"arn": _waf_arn(region, inputs, "ipset", pid, name)},
 }
+
+
+def _rds_host(region: str) -> str:
+    return f"c{digest('rds-host', region, length=11)}.{region}.rds.amazonaws.com"
 
 
 def _uuid(*parts: str) -> str:

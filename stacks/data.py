@@ -1,0 +1,161 @@
+"""Data tier: this region's Aurora cluster in the global database and its Redis group in the Global Datastore.
+
+The primary stack owns the global resources (GlobalCluster, Global Datastore) and the credentials; a secondary
+joins them through the primary's outputs. Global identifiers carry no region code, so they stay meaningful after
+a failover moves the writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.aurora import AuroraArgs, AuroraRegionalCluster
+from components.redis import RedisArgs, RedisCluster
+from stacks.context import RegionContext
+
+
+@dataclass
+class Data:
+    """What later tiers read from the data tier (see docs/stack-outputs.md)."""
+
+    aurora: AuroraRegionalCluster
+    redis: RedisCluster
+    aurora_cluster_identifier: pulumi.Output[str]
+    aurora_cluster_arn: pulumi.Output[str]
+    aurora_endpoint: pulumi.Output[str]
+    aurora_reader_endpoint: pulumi.Output[str]
+    aurora_master_username: Any
+    aurora_master_password: Any
+    redis_replication_group_id: pulumi.Output[str]
+    redis_configuration_endpoint: pulumi.Output[str]
+    redis_auth_token: Any
+
+
+def global_names(ctx: RegionContext) -> tuple[str, str]:
+    """(Aurora global cluster id, Redis Global Datastore suffix): the same from every stack."""
+    stem = f"{ctx.cfg.naming.prefix}-{ctx.cfg.environment}"
+    return f"{stem}-aurora-global", f"{stem}-redis"
+
+
+def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
+    """Build Aurora and Redis in this region; export their identifiers (and, on the primary, the global ones)."""
+    cfg = ctx.cfg.data
+    primary = ctx.cfg.is_primary
+    role = "primary" if primary else "secondary"
+    aurora_global, redis_suffix = global_names(ctx)
+    a, r = cfg.aurora, cfg.redis
+    aurora = AuroraRegionalCluster(
+        "aurora",
+        AuroraArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            role=role,
+            global_name=aurora_global,
+            global_cluster_identifier=None if primary else ctx.from_primary("auroraGlobalClusterIdentifier"),
+            engine_version=a.engine_version,
+            writer_instance_class=a.writer_instance_class,
+            reader_instance_class=a.reader_instance_class,
+            readers=a.readers,
+            subnet_ids=network.database_subnet_ids,
+            vpc_id=network.vpc_id,
+            client_security_group_id=compute.node_security_group_id,
+            account_id=ctx.account_id,
+            partner_region=ctx.cfg.partner_stack if primary else None,
+            backup_retention_days=a.backup_retention_days,
+            backup_window=a.backup_window,
+            maintenance_window=a.maintenance_window,
+            deletion_protection=a.deletion_protection,
+            skip_final_snapshot=a.skip_final_snapshot,
+            monitoring_interval=a.monitoring_interval,
+            slow_query_ms=a.slow_query_ms,
+            min_readers=a.reader_scaling.min_readers,
+            max_readers=a.reader_scaling.max_readers,
+            target_cpu_percent=a.reader_scaling.target_cpu_percent,
+        ),
+        opts=ctx.opts(),
+    )
+    redis = RedisCluster(
+        "redis",
+        RedisArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            role=role,
+            global_suffix=redis_suffix,
+            global_datastore=r.global_datastore,
+            global_replication_group_id=None
+            if primary or not r.global_datastore
+            else ctx.from_primary("redisGlobalReplicationGroupId"),
+            # Members of one Global Datastore share the primary's AUTH token.
+            auth_token=None if primary or not r.auth_token else ctx.from_primary("redisAuthToken"),
+            use_auth_token=r.auth_token,
+            transit_encryption=r.transit_encryption,
+            engine_version=r.engine_version,
+            node_type=r.node_type,
+            shards=r.shards,
+            replicas_per_shard=r.replicas_per_shard,
+            maxmemory_policy=r.maxmemory_policy,
+            snapshot_retention_days=r.snapshot_retention_days,
+            snapshot_window=r.snapshot_window,
+            maintenance_window=r.maintenance_window,
+            slow_log_retention_days=r.slow_log_retention_days,
+            subnet_ids=network.private_subnet_ids,
+            vpc_id=network.vpc_id,
+            client_security_group_id=compute.node_security_group_id,
+            account_id=ctx.account_id,
+        ),
+        opts=ctx.opts(),
+    )
+    if primary:
+        username, password = aurora.master_username, aurora.master_password
+    else:
+        username = ctx.from_primary("auroraMasterUsername")
+        password = pulumi.Output.secret(ctx.from_primary("auroraMasterPassword"))
+    data = Data(
+        aurora=aurora,
+        redis=redis,
+        aurora_cluster_identifier=aurora.cluster_identifier,
+        aurora_cluster_arn=aurora.cluster_arn,
+        aurora_endpoint=aurora.endpoint,
+        aurora_reader_endpoint=aurora.reader_endpoint,
+        aurora_master_username=username,
+        aurora_master_password=password,
+        redis_replication_group_id=redis.replication_group_id,
+        redis_configuration_endpoint=redis.configuration_endpoint,
+        redis_auth_token=redis.auth_token,
+    )
+    _export(ctx, data)
+    return data
+
+
+def _export(ctx: RegionContext, data: Data) -> None:
+    pulumi.export("auroraClusterIdentifier", data.aurora_cluster_identifier)
+    pulumi.export("auroraClusterArn", data.aurora_cluster_arn)
+    pulumi.export("auroraEndpoint", data.aurora_endpoint)
+    pulumi.export("auroraReaderEndpoint", data.aurora_reader_endpoint)
+    pulumi.export("redisReplicationGroupId", data.redis_replication_group_id)
+    pulumi.export("redisConfigurationEndpoint", data.redis_configuration_endpoint)
+    if data.redis.secret_arn is not None:
+        pulumi.export("redisAuthSecretArn", data.redis.secret_arn)
+    if not ctx.cfg.is_primary:
+        # The primary replicates the credentials secret here: same name, this region in the ARN.
+        pulumi.export(
+            "auroraMasterSecretArn",
+            ctx.from_primary("auroraMasterSecretArn").apply(
+                lambda arn: arn.replace(f":{ctx.primary_region}:", f":{ctx.region}:")
+            ),
+        )
+    else:
+        # Secondaries join these; the credentials stay Pulumi secrets (encrypted in state and in outputs).
+        pulumi.export("auroraGlobalClusterIdentifier", data.aurora.global_cluster_identifier)
+        pulumi.export("auroraMasterSecretArn", data.aurora.secret_arn)
+        pulumi.export("auroraMasterUsername", data.aurora_master_username)
+        pulumi.export("auroraMasterPassword", data.aurora_master_password)
+        if data.redis.global_replication_group_id is not None:
+            pulumi.export("redisGlobalReplicationGroupId", data.redis.global_replication_group_id)
+        if data.redis_auth_token is not None:
+            pulumi.export("redisAuthToken", data.redis_auth_token)
