@@ -8,8 +8,8 @@ from rich.console import Console
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A rich Console; when not attached to a terminal, lines are not wrapped at 80 columns (CI logs, files)."""
+    """A rich Console (no emoji codes: ARNs contain `:secret:`); when not attached to a terminal, lines are not wrapped at 80 columns (CI logs, files)."""
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr)
-    return Console(stderr=stderr, width=160, soft_wrap=True)
+        return Console(stderr=stderr, emoji=False)
+    return Console(stderr=stderr, width=160, soft_wrap=True, emoji=False)

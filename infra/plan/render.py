@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -37,7 +38,8 @@ def render_plan(plan: Plan, console: Console) -> None:
     outputs.add_column("name")
     outputs.add_column("value", overflow="fold")
     for name, value in plan.outputs.items():
-        outputs.add_row(name, value if isinstance(value, str) else json.dumps(value))
+        # Values are data, not markup: `[secret]` must print as is.
+        outputs.add_row(name, escape(value if isinstance(value, str) else json.dumps(value)))
     console.print(outputs)
 
 
