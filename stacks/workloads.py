@@ -14,6 +14,7 @@ import pulumi
 from components.workload import Workload, WorkloadArgs
 from infra.config.workloads import ServiceConfig, WorkloadsConfig
 from stacks.context import RegionContext
+from stacks.data import Data
 
 AURORA_PORT = 5432
 REDIS_PORT = 6379
@@ -27,34 +28,30 @@ class Workloads:
     standby: bool = False
 
 
-def _first(obj: Any, *names: str) -> Any:
-    """The first attribute of `obj` (the data tier's handle) among `names` that is set, else None."""
-    for name in names:
-        value = getattr(obj, name, None) if obj is not None else None
-        if value is not None:
-            return value
-    return None
+def data_settings(data: Data) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(ConfigMap entries, Secret entries) from the data tier: endpoints in the ConfigMap, credentials secret.
 
-
-def data_settings(data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(ConfigMap entries, Secret entries) from the data tier: endpoints in the ConfigMap, credentials secret."""
-    config: dict[str, Any] = {"AURORA_PORT": str(AURORA_PORT), "REDIS_PORT": str(REDIS_PORT), "REDIS_TLS": "true"}
-    endpoints = {
-        "AURORA_WRITER_ENDPOINT": _first(data, "aurora_endpoint", "aurora_writer_endpoint"),
-        "AURORA_READER_ENDPOINT": _first(data, "aurora_reader_endpoint"),
-        "REDIS_CONFIGURATION_ENDPOINT": _first(data, "redis_configuration_endpoint", "redis_endpoint"),
+    Applications connect to this region's endpoints; the writer endpoint only accepts writes in the writer region
+    (Aurora global write forwarding is off), which is why `WRITER_REGION` is in the ConfigMap too.
+    """
+    config: dict[str, Any] = {
+        "AURORA_PORT": str(AURORA_PORT),
+        "REDIS_PORT": str(REDIS_PORT),
+        "REDIS_TLS": "true",
+        "AURORA_WRITER_ENDPOINT": data.aurora_endpoint,
+        "AURORA_READER_ENDPOINT": data.aurora_reader_endpoint,
+        "REDIS_CONFIGURATION_ENDPOINT": data.redis_configuration_endpoint,
     }
-    config.update({key: value for key, value in endpoints.items() if value is not None})
     secrets = {
-        "DB_USERNAME": _first(data, "aurora_master_username", "aurora_username", "db_username"),
-        "DB_PASSWORD": _first(data, "aurora_master_password", "aurora_password", "db_password"),
-        "REDIS_AUTH_TOKEN": _first(data, "redis_auth_token", "redis_password"),
+        "DB_USERNAME": data.aurora_master_username,
+        "DB_PASSWORD": data.aurora_master_password,
+        "REDIS_AUTH_TOKEN": data.redis_auth_token,
     }
     return config, {key: pulumi.Output.secret(value) for key, value in secrets.items() if value is not None}
 
 
 def workload_args(
-    ctx: RegionContext, cfg: WorkloadsConfig, svc: ServiceConfig, standby: bool, cluster_name: Any, data: Any
+    ctx: RegionContext, cfg: WorkloadsConfig, svc: ServiceConfig, standby: bool, cluster_name: Any, data: Data
 ) -> WorkloadArgs:
     """The `Workload` inputs of one service for this stack (pure: the tests call it directly)."""
     vpc_cidr = ctx.cfg.network.cidr
@@ -94,7 +91,7 @@ def workload_args(
     )
 
 
-def build_workloads(ctx: RegionContext, compute: Any, data: Any) -> Workloads:
+def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
     """One `Workload` per configured service on this region's cluster (explicit Kubernetes provider)."""
     cfg = ctx.cfg.workloads
     standby = not ctx.is_writer

@@ -3,6 +3,7 @@
 - `planner` / `plans`: both real stack files synthesized ONCE per session (mock runtime) and shared.
 - `run_program`: run any function (e.g. one component) under a fresh mock runtime and get the recorded
   registrations as a Plan. Each call resets Pulumi's runtime state (root stack, config, pending RPCs).
+- `flipped_plans`: both stacks planned ONCE with the writer moved to eu-west-1 (the state after a switchover).
 - `write_stacks`: copy the real stack files to a temp dir, edit them, and plan/check that dir.
 """
 
@@ -41,6 +42,19 @@ def primary_plan(plans: dict[str, Plan]) -> Plan:
 @pytest.fixture(scope="session")
 def secondary_plan(plans: dict[str, Plan]) -> Plan:
     return plans["eu-west-1"]
+
+
+@pytest.fixture(scope="session")
+def flipped_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
+    """Both stacks planned as after a switchover: `platform:activeRegion: eu-west-1` in every stack file."""
+    root = tmp_path_factory.mktemp("flipped")
+    for path in sorted(REPO_ROOT.glob("Pulumi.*.yaml")):
+        doc = load_stack_yaml(path)
+        doc["config"]["platform:activeRegion"] = "eu-west-1"
+        (root / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    planner = Planner(root)
+    return {stack: planner.plan(stack) for stack in sorted(planner.fleet.stacks)}
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 import botocore.exceptions
 import jsonschema
 import pytest
+import yaml
 
 from infra.dr.drill import FAIL_AFTER_ENV, Aws, DrillLock, DrillSettings, Refusal, Topology
 from infra.dr.emulator import CREDENTIALS, Emulator
@@ -23,7 +24,7 @@ from infra.dr.reconcile import LocalKnob, replacements
 from infra.dr.runner import SCHEMA_PATH, check_request, run_drill
 from infra.dr.steps import LAG_METRIC
 from infra.plan.model import Plan
-from infra.plan.runner import REPO_ROOT, Planner
+from infra.plan.runner import REPO_ROOT
 
 PRIMARY, SECONDARY = "us-east-1", "eu-west-1"
 STEPS = (
@@ -40,23 +41,6 @@ STEPS = (
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
 
-def with_data_outputs(plans: dict[str, Plan]) -> dict[str, Plan]:
-    """The real plans, plus synthetic data-tier outputs where the data tier has not exported them yet."""
-    out = {}
-    for stack, plan in plans.items():
-        plan = copy.copy(plan)
-        plan.outputs = dict(plan.outputs)
-        prefix = plan.outputs["namePrefix"]
-        plan.outputs.setdefault("auroraClusterIdentifier", f"{prefix}-aurora")
-        plan.outputs.setdefault("auroraClusterArn", f"arn:aws:rds:{stack}:123456789012:cluster:{prefix}-aurora")
-        plan.outputs.setdefault("redisReplicationGroupId", f"{prefix}-redis")
-        if stack == PRIMARY:
-            plan.outputs.setdefault("auroraGlobalClusterIdentifier", "devtools-prod-aurora-global")
-            plan.outputs.setdefault("redisGlobalReplicationGroupId", "devtools-prod-redis")
-        out[stack] = plan
-    return out
-
-
 @pytest.fixture(scope="module")
 def emulator():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -66,7 +50,8 @@ def emulator():
 
 @pytest.fixture(scope="module")
 def dr_plans(plans) -> dict[str, Plan]:
-    return with_data_outputs(plans)
+    """The real plans: the emulator is seeded from the data tier's own planned outputs."""
+    return plans
 
 
 @pytest.fixture
@@ -317,12 +302,18 @@ def test_emulator_extensions_follow_aws_errors(env):
 
 
 # ------------------------------------------------------------------------------------------------ IaC reconcile
-def test_replanning_with_new_active_region_replaces_no_data_resource(plans):
+def test_local_knob_writes_the_active_region_into_temp_copies():
     knob = LocalKnob(REPO_ROOT, [PRIMARY, SECONDARY], SECONDARY)
+    assert not knob.done()
     knob.apply()
     assert knob.done()
-    again = Planner(knob.dir)
-    replanned = {s: again.plan(s) for s in (PRIMARY, SECONDARY)}
+    assert knob.dir != REPO_ROOT
+    repo_file = yaml.safe_load((REPO_ROOT / f"Pulumi.{PRIMARY}.yaml").read_text())
+    assert "platform:activeRegion" not in repo_file["config"]  # the repo's own files are never edited
+
+
+def test_replanning_with_new_active_region_replaces_no_data_resource(plans, flipped_plans):
+    replanned = flipped_plans
     assert replanned[PRIMARY].outputs["writerRegion"] == SECONDARY
     assert replacements(plans, replanned) == []
     # and the check can fail: a renamed data resource is reported

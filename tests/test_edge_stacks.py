@@ -90,11 +90,8 @@ def _plan_with(write_stacks, edit):
     return planner.plan("us-east-1"), planner.plan("eu-west-1")
 
 
-def test_active_region_knob_flips_failover_and_cloudfront_failover_origin(write_stacks):
-    def edit(config):
-        config["platform:activeRegion"] = "eu-west-1"
-
-    primary, secondary = _plan_with(write_stacks, edit)
+def test_active_region_knob_flips_failover_and_cloudfront_failover_origin(flipped_plans):
+    primary, secondary = flipped_plans["us-east-1"], flipped_plans["eu-west-1"]
     assert primary.one(RECORD, "traffic-origin").inputs["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
     assert secondary.one(RECORD, "traffic-origin").inputs["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
     group = primary.one(CF).inputs["originGroups"][0]
