@@ -8,7 +8,10 @@ from rich.console import Console
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A rich Console (no emoji codes: ARNs contain `:secret:`); when not attached to a terminal, lines are not wrapped at 80 columns (CI logs, files)."""
+    """A rich Console without emoji codes (ARNs contain `:secret:`).
+
+    When not attached to a terminal, lines are not wrapped at 80 columns (CI logs, files).
+    """
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
         return Console(stderr=stderr, emoji=False)

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
-from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.network import LogRetentionDays
 
 # EKS Kubernetes versions this platform accepts (standard + extended support at the time of writing) and for
 # which the tests can validate manifests offline (kubernetes-validate ships schemas up to 1.37).
@@ -144,7 +144,9 @@ class ComputeConfig(ConfigModel):
         description="CIDRs allowed to reach a public API endpoint; empty (default) = private endpoint only. "
         "0.0.0.0/0 is never accepted.",
     )
-    log_retention_days: int = Field(365, description="Control-plane log retention; a CloudWatch Logs value.")
+    log_retention_days: LogRetentionDays = Field(
+        365, description="Control-plane log retention; a CloudWatch Logs value."
+    )
     addon_versions: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_ADDON_VERSIONS),
         description=f"Version of each core add-on ({', '.join(CORE_ADDONS)}), e.g. v1.19.5-eksbuild.1.",
@@ -167,13 +169,6 @@ class ComputeConfig(ConfigModel):
     def _version(cls, value: str) -> str:
         if value not in SUPPORTED_EKS_VERSIONS:
             raise ValueError(f"'{value}' is not a supported EKS version; use one of {list(SUPPORTED_EKS_VERSIONS)}")
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of the CloudWatch Logs retention values {list(LOG_RETENTION_DAYS)}")
         return value
 
     @field_validator("public_access_cidrs")

@@ -8,13 +8,15 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.network import LogRetentionDays
 
 # Aurora PostgreSQL major.minor versions accepted for a global database (seed: PostgreSQL 15+).
 AURORA_POSTGRES_VERSIONS = ("15.10", "15.12", "16.6", "16.8", "17.4")
 # Node families ElastiCache Global Datastore supports (M5/M6g/M7g/R5/R6g/R7g, large and up).
 GLOBAL_DATASTORE_FAMILIES = ("m5", "m6g", "m7g", "r5", "r6g", "r7g")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-_MAINT = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
+_DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
+_MAINT = re.compile(rf"^{_DAY_TIME}-{_DAY_TIME}$")
 
 
 class ReaderScalingConfig(ConfigModel):
@@ -100,7 +102,7 @@ class RedisConfig(ConfigModel):
     maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl"] = Field(
         "allkeys-lru", description="Eviction policy (seed: least recently used)."
     )
-    slow_log_retention_days: int = Field(30, description="Slow-log retention in CloudWatch Logs.")
+    slow_log_retention_days: LogRetentionDays = Field(30, description="Slow-log retention in CloudWatch Logs.")
 
     @field_validator("node_type")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
-from infra.config.network import LOG_RETENTION_DAYS
+from infra.config.network import LogRetentionDays
 
 ONE_YEAR = 31_536_000
 # AWS WAF rate-based rules: limit 10..2e9 requests per evaluation window; window one of these (seconds).
@@ -123,7 +123,7 @@ class WafConfig(ConfigModel):
             "name starts with `aws-waf-logs-`. Default: a log group created by the platform."
         ),
     )
-    log_retention_days: int = Field(365, description="Retention of the platform-created WAF log group.")
+    log_retention_days: LogRetentionDays = Field(365, description="Retention of the platform-created WAF log group.")
     regional_acl: bool = Field(
         False,
         description=(
@@ -185,13 +185,6 @@ class WafConfig(ConfigModel):
                 "WAF logs go only to a Firehose stream (us-east-1 for CLOUDFRONT scope), an S3 bucket or a "
                 "us-east-1 CloudWatch log group, and the name must start with 'aws-waf-logs-'"
             )
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of the CloudWatch Logs retention values {list(LOG_RETENTION_DAYS)}")
         return value
 
     @model_validator(mode="after")

@@ -173,6 +173,42 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                 )
             )
     issues.extend(_traffic_issues(stacks, names))
+    issues.extend(_data_issues(stacks, names))
+    return issues
+
+
+def _data_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[ConfigIssue]:
+    """One Aurora global database and one Redis Global Datastore span the fleet: members must match the owner.
+
+    A secondary cluster must run the global cluster's engine version, and a Global Datastore member inherits
+    engine, node type, shard count and encryption from the primary group, so a different value in a secondary
+    stack file would be silently ignored (or rejected by AWS); say so instead.
+    """
+    issues: list[ConfigIssue] = []
+    owner = stacks[names[0]].data
+    for name in names[1:]:
+        data = stacks[name].data
+        pairs = [("aurora.engineVersion", data.aurora.engine_version, owner.aurora.engine_version),
+                 ("redis.globalDatastore", data.redis.global_datastore, owner.redis.global_datastore)]  # fmt: skip
+        if owner.redis.global_datastore:
+            pairs += [
+                ("redis.engineVersion", data.redis.engine_version, owner.redis.engine_version),
+                ("redis.nodeType", data.redis.node_type, owner.redis.node_type),
+                ("redis.shards", data.redis.shards, owner.redis.shards),
+                ("redis.authToken", data.redis.auth_token, owner.redis.auth_token),
+                ("redis.transitEncryption", data.redis.transit_encryption, owner.redis.transit_encryption),
+            ]
+        for key, mine, theirs in pairs:
+            if mine != theirs:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:data.{key}",
+                        f"is '{mine}' but {stack_file_name(names[0])} has '{theirs}'.",
+                        "members of the global database / Global Datastore share this setting with the primary: "
+                        "use the same value in every stack file.",
+                    )
+                )
     return issues
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 
@@ -14,6 +14,16 @@ LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
+
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of the CloudWatch Logs retention values {list(LOG_RETENTION_DAYS)}")
+    return value
+
+
+# A CloudWatch Logs retention in days: every section's log-retention field uses this type.
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
 # Interface endpoints a private EKS node group needs to join the cluster and pull images without NAT.
 DEFAULT_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elasticloadbalancing")
 
@@ -21,15 +31,8 @@ DEFAULT_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elas
 class FlowLogsConfig(ConfigModel):
     """VPC flow logs to an encrypted CloudWatch Logs group."""
 
-    retention_days: int = Field(365, description="Log retention; one of the CloudWatch Logs values.")
+    retention_days: LogRetentionDays = Field(365, description="Log retention; one of the CloudWatch Logs values.")
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = Field("ALL", description="Which traffic to log.")
-
-    @field_validator("retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of the CloudWatch Logs retention values {list(LOG_RETENTION_DAYS)}")
-        return value
 
 
 class SubnetSizesConfig(ConfigModel):
