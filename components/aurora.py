@@ -148,6 +148,8 @@ class AuroraRegionalCluster(PlatformComponent):
         params = aws.rds.ClusterParameterGroup(
             self.cname("params"),
             region=region,
+            # The family is in the name: a major-version upgrade creates a new group before the old one goes.
+            name=f"{base}-aurora-pg{major}",
             family=f"aurora-postgresql{major}",
             description="TLS only, slow-query logging",
             parameters=[

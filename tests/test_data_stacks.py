@@ -1,0 +1,280 @@
+"""Data tier in the real stacks: Aurora global database and Redis Global Datastore, as both stack files plan them."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pulumi
+import pytest
+
+from infra.dr.reconcile import DATA_TYPES, replacements
+from infra.plan.model import Plan
+from infra.tags import BACKUP_TIER_KEY
+from stacks.workloads import data_settings
+
+GLOBAL = "aws:rds/globalCluster:GlobalCluster"
+CLUSTER = "aws:rds/cluster:Cluster"
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+PARAMS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+DB_SUBNETS = "aws:rds/subnetGroup:SubnetGroup"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+TARGET = "aws:appautoscaling/target:Target"
+POLICY = "aws:appautoscaling/policy:Policy"
+SECRET = "aws:secretsmanager/secret:Secret"
+KEY = "aws:kms/key:Key"
+ROLE = "aws:iam/role:Role"
+RG = "aws:elasticache/replicationGroup:ReplicationGroup"
+GRG = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+CACHE_PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
+CACHE_SUBNETS = "aws:elasticache/subnetGroup:SubnetGroup"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+NODE_SG_OUTPUT = "eksNodeSecurityGroupId"
+
+
+@pytest.fixture(scope="module", params=["us-east-1", "eu-west-1"])
+def plan(request, plans) -> Plan:
+    return plans[request.param]
+
+
+# ------------------------------------------------------------------------------------------------ Aurora
+def test_primary_owns_the_global_cluster_and_secondary_joins_it(primary_plan, secondary_plan):
+    gc = primary_plan.one(GLOBAL).inputs
+    assert gc["engine"] == "aurora-postgresql" and gc["storageEncrypted"] is True and gc["deletionProtection"]
+    assert secondary_plan.of_type(GLOBAL) == []
+    primary_cluster = primary_plan.one(CLUSTER).inputs
+    secondary_cluster = secondary_plan.one(CLUSTER).inputs
+    assert primary_cluster["globalClusterIdentifier"] == gc["globalClusterIdentifier"]
+    # the secondary's value comes from the primary's output (the StackReference), not from its own config
+    assert secondary_cluster["globalClusterIdentifier"] == primary_plan.outputs["auroraGlobalClusterIdentifier"]
+    assert primary_cluster["engineVersion"] == gc["engineVersion"] == secondary_cluster["engineVersion"]
+
+
+def test_only_the_primary_cluster_carries_master_credentials(primary_plan, secondary_plan):
+    primary_cluster = primary_plan.one(CLUSTER).inputs
+    assert primary_cluster["masterUsername"] == "platform_admin"
+    assert primary_cluster["masterPassword"] == "[secret]"
+    assert {"masterUsername", "masterPassword", "manageMasterUserPassword"}.isdisjoint(
+        secondary_plan.one(CLUSTER).inputs
+    )
+    assert (
+        primary_plan.one("random:index/randomPassword:RandomPassword", "aurora-master-password").inputs["length"] >= 32
+    )
+
+
+def test_cluster_security_and_durability_settings(plan):
+    cluster = plan.one(CLUSTER).inputs
+    key = plan.one(KEY, "aurora-key-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert cluster["storageEncrypted"] is True
+    assert cluster["kmsKeyId"].startswith(f"arn:aws:kms:{plan.stack}:") and "aurora-key-key" in cluster["kmsKeyId"]
+    assert cluster["backupRetentionPeriod"] == 35
+    assert cluster["preferredBackupWindow"] == "03:00-04:00"
+    assert cluster["deletionProtection"] is True
+    assert cluster["skipFinalSnapshot"] is False and cluster["finalSnapshotIdentifier"].endswith("-aurora-final")
+    assert cluster["copyTagsToSnapshot"] is True
+    assert cluster["iamDatabaseAuthenticationEnabled"] is True
+    assert "postgresql" in cluster["enabledCloudwatchLogsExports"]
+    assert cluster["engine"] == "aurora-postgresql"
+    assert cluster["region"] == plan.stack
+    assert cluster["tags"][BACKUP_TIER_KEY] == "critical"
+
+
+def test_instances_have_performance_insights_and_enhanced_monitoring(plan):
+    cluster = plan.one(CLUSTER).inputs
+    instances = plan.of_type(INSTANCE)
+    expected = 3 if plan.stack == "us-east-1" else 2  # writer-capable + readers (primary 2, secondary 1)
+    assert len(instances) == expected
+    role = plan.one(ROLE, "aurora-monitoring-role").inputs
+    assert "monitoring.rds.amazonaws.com" in role["assumeRolePolicy"]
+    assert any(arn.endswith("AmazonRDSEnhancedMonitoringRole") for arn in role["managedPolicyArns"])
+    for res in instances:
+        i = res.inputs
+        assert i["clusterIdentifier"] == cluster["clusterIdentifier"]
+        assert i["performanceInsightsEnabled"] is True
+        assert i["performanceInsightsKmsKeyId"] == cluster["kmsKeyId"]
+        assert i["monitoringInterval"] > 0 and "aurora-monitoring-role" in i["monitoringRoleArn"]
+        assert i["publiclyAccessible"] is False
+    classes = sorted(r.inputs["instanceClass"] for r in instances)
+    assert classes.count("db.r6g.8xlarge") == 1 and classes.count("db.r6g.4xlarge") == expected - 1
+    assert sorted(r.inputs["promotionTier"] for r in instances) == list(range(expected))
+
+
+def test_parameter_group_enforces_tls_and_logs_slow_queries(plan):
+    params = plan.one(PARAMS).inputs
+    assert params["family"] == "aurora-postgresql16"
+    values = {p["name"]: p["value"] for p in params["parameters"]}
+    assert values["rds.force_ssl"] == "1"
+    assert int(values["log_min_duration_statement"]) == 500
+    assert plan.one(CLUSTER).inputs["dbClusterParameterGroupName"] == params["name"]
+
+
+def test_subnet_group_uses_the_isolated_database_subnets(plan):
+    subnets = plan.one(DB_SUBNETS, "aurora-subnets").inputs["subnetIds"]
+    assert subnets == plan.outputs["databaseSubnetIds"]
+    assert set(subnets).isdisjoint(plan.outputs["privateSubnetIds"])
+    assert plan.one(CLUSTER).inputs["dbSubnetGroupName"] == plan.one(DB_SUBNETS, "aurora-subnets").inputs["name"]
+
+
+@pytest.mark.parametrize(("name", "port"), [("aurora-sg", 5432), ("redis-sg", 6379)])
+def test_security_groups_admit_only_the_eks_nodes(plan, name, port):
+    sg = plan.one(SG, name).inputs
+    assert sg["ingress"] == [
+        {
+            "description": sg["ingress"][0]["description"],
+            "fromPort": port,
+            "toPort": port,
+            "protocol": "tcp",
+            "securityGroups": [plan.outputs[NODE_SG_OUTPUT]],
+        }
+    ]
+    assert sg["egress"] == []
+    assert sg["vpcId"] == plan.outputs["vpcId"]
+
+
+def test_reader_auto_scaling_from_config(plan):
+    target = plan.one(TARGET, "aurora-readers-target").inputs
+    expected_min = 2 if plan.stack == "us-east-1" else 1
+    assert (target["minCapacity"], target["maxCapacity"]) == (expected_min, 5)
+    assert target["scalableDimension"] == "rds:cluster:ReadReplicaCount"
+    assert target["resourceId"] == f"cluster:{plan.one(CLUSTER).inputs['clusterIdentifier']}"
+    policy = plan.one(POLICY, "aurora-readers-cpu").inputs
+    tracking = policy["targetTrackingScalingPolicyConfiguration"]
+    assert tracking["targetValue"] == 70
+    assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "RDSReaderAverageCPUUtilization"
+    assert policy["resourceId"] == target["resourceId"]
+
+
+def test_master_secret_is_kms_encrypted_and_replicated_to_the_partner(primary_plan, secondary_plan):
+    secret = primary_plan.one(SECRET, "aurora-master-secret").inputs
+    assert secret["kmsKeyId"] == primary_plan.one(CLUSTER).inputs["kmsKeyId"]
+    assert secret["replicas"] == [{"region": "eu-west-1"}]
+    value = primary_plan.one("aws:secretsmanager/secretVersion:SecretVersion", "aurora-master-secret-value")
+    assert value.inputs["secretString"] == "[secret]"
+    # the secondary exports the replica's ARN (same name, its own region) and creates no second copy
+    assert secondary_plan.outputs["auroraMasterSecretArn"] == primary_plan.outputs["auroraMasterSecretArn"].replace(
+        ":us-east-1:", ":eu-west-1:"
+    )
+    assert [r.name for r in secondary_plan.of_type(SECRET) if "aurora" in r.name] == []
+
+
+# ------------------------------------------------------------------------------------------------ Redis
+def test_primary_replication_group_settings(primary_plan):
+    rg = primary_plan.one(RG).inputs
+    assert rg["engine"] == "redis" and rg["clusterMode"] == "enabled"
+    assert (rg["numNodeGroups"], rg["replicasPerNodeGroup"]) == (3, 2)  # seed: 3 x (1 + 2) = 9 nodes
+    assert rg["nodeType"] == "cache.r7g.xlarge"
+    assert rg["atRestEncryptionEnabled"] is True and rg["transitEncryptionEnabled"] is True
+    assert rg["kmsKeyId"].startswith("arn:aws:kms:us-east-1:") and "redis-key-key" in rg["kmsKeyId"]
+    assert rg["authToken"] == "[secret]"
+    assert rg["automaticFailoverEnabled"] is True and rg["multiAzEnabled"] is True
+    assert rg["snapshotRetentionLimit"] == 7 and rg["snapshotWindow"] == "04:00-05:00"
+    assert rg["tags"][BACKUP_TIER_KEY] == "critical"
+    params = primary_plan.one(CACHE_PARAMS).inputs
+    assert rg["parameterGroupName"] == params["name"]
+    values = {p["name"]: p["value"] for p in params["parameters"]}
+    assert values == {"cluster-enabled": "yes", "maxmemory-policy": "allkeys-lru"}
+
+
+def test_primary_owns_the_global_datastore_and_secondary_joins_it(primary_plan, secondary_plan):
+    grg = primary_plan.one(GRG).inputs
+    assert grg["primaryReplicationGroupId"] == primary_plan.one(RG).inputs["replicationGroupId"]
+    assert secondary_plan.of_type(GRG) == []
+    member = secondary_plan.one(RG).inputs
+    assert member["globalReplicationGroupId"] == primary_plan.outputs["redisGlobalReplicationGroupId"]
+    assert member["globalReplicationGroupId"].endswith(grg["globalReplicationGroupIdSuffix"])
+    # a member inherits these from the Global Datastore: setting them is rejected by ElastiCache
+    assert {"engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName"}.isdisjoint(member)
+    assert secondary_plan.of_type(CACHE_PARAMS) == []
+    assert member["authToken"] == "[secret]" and member["multiAzEnabled"] and member["automaticFailoverEnabled"]
+    assert member["replicasPerNodeGroup"] == 2
+    assert member["kmsKeyId"].startswith("arn:aws:kms:eu-west-1:")
+
+
+def test_redis_subnets_slow_log_and_auth_secret(plan):
+    rg = plan.one(RG).inputs
+    assert plan.one(CACHE_SUBNETS).inputs["subnetIds"] == plan.outputs["privateSubnetIds"]
+    assert rg["subnetGroupName"] == plan.one(CACHE_SUBNETS).inputs["name"]
+    log = plan.one(LOG_GROUP, "redis-slow-log").inputs
+    assert log["kmsKeyId"] == rg["kmsKeyId"] and log["retentionInDays"] == 30
+    assert rg["logDeliveryConfigurations"] == [
+        {"destination": log["name"], "destinationType": "cloudwatch-logs", "logFormat": "json", "logType": "slow-log"}
+    ]
+    key_policy = json.loads(plan.one(KEY, "redis-key-key").inputs["policy"])
+    assert any(
+        s.get("Principal", {}).get("Service") == f"logs.{plan.stack}.amazonaws.com" for s in key_policy["Statement"]
+    )
+    secret = plan.one(SECRET, "redis-auth-secret").inputs
+    assert secret["kmsKeyId"] == rg["kmsKeyId"]
+    assert plan.outputs["redisAuthSecretArn"].startswith(f"arn:aws:secretsmanager:{plan.stack}:")
+
+
+def test_auth_token_generator_follows_elasticache_rules(primary_plan):
+    token = primary_plan.one("random:index/randomPassword:RandomPassword", "redis-auth-token").inputs
+    assert 16 <= token["length"] <= 128
+    assert not set(token["overrideSpecial"]) & set('/"@ ')
+
+
+# ------------------------------------------------------------------------------------------------ wiring
+def test_outputs_for_secondaries_and_the_dr_programs(primary_plan, secondary_plan):
+    for plan in (primary_plan, secondary_plan):
+        cluster = plan.one(CLUSTER).inputs
+        assert plan.outputs["auroraClusterIdentifier"] == cluster["clusterIdentifier"]
+        assert plan.outputs["auroraClusterArn"].endswith(f":cluster:{cluster['clusterIdentifier']}")
+        assert plan.outputs["redisReplicationGroupId"] == plan.one(RG).inputs["replicationGroupId"]
+        assert plan.outputs["auroraEndpoint"] and plan.outputs["auroraReaderEndpoint"]
+        assert plan.outputs["redisConfigurationEndpoint"]
+    for key in ("auroraGlobalClusterIdentifier", "redisGlobalReplicationGroupId", "auroraMasterSecretArn"):
+        assert key in primary_plan.outputs
+    # credentials are outputs only on the owner stack, and only as secrets
+    for key in ("auroraMasterPassword", "redisAuthToken"):
+        assert primary_plan.outputs[key] == "[secret]"
+        assert key not in secondary_plan.outputs
+    assert "auroraGlobalClusterIdentifier" not in secondary_plan.outputs
+
+
+def test_workloads_receive_endpoints_and_credentials(plan):
+    configmaps = [r for r in plan.of_type(CONFIGMAP) if "AURORA_WRITER_ENDPOINT" in r.inputs.get("data", {})]
+    assert configmaps, "no workload ConfigMap carries the data-tier endpoints"
+    for cm in configmaps:
+        data = cm.inputs["data"]
+        assert data["AURORA_WRITER_ENDPOINT"] == plan.outputs["auroraEndpoint"]
+        assert data["AURORA_READER_ENDPOINT"] == plan.outputs["auroraReaderEndpoint"]
+        assert data["REDIS_CONFIGURATION_ENDPOINT"] == plan.outputs["redisConfigurationEndpoint"]
+        assert "DB_PASSWORD" not in data and "REDIS_AUTH_TOKEN" not in data
+    secrets = plan.of_type(K8S_SECRET)
+    assert len(secrets) == len(configmaps)
+    # the credentials reach the cluster only as Pulumi secrets: the plan (like pulumi's state) shows no value
+    assert all(s.inputs["stringData"] == "[secret]" for s in secrets)
+
+
+def test_credentials_secret_entries_come_from_the_data_tier():
+    handle = SimpleNamespace(
+        aurora_endpoint="w", aurora_reader_endpoint="r", redis_configuration_endpoint="c",
+        aurora_master_username="u", aurora_master_password="p", redis_auth_token="t",
+    )  # fmt: skip
+    config, secrets = data_settings(handle)  # type: ignore[arg-type]
+    assert (config["AURORA_WRITER_ENDPOINT"], config["AURORA_READER_ENDPOINT"]) == ("w", "r")
+    assert config["REDIS_CONFIGURATION_ENDPOINT"] == "c" and config["REDIS_TLS"] == "true"
+    assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "REDIS_AUTH_TOKEN"}
+    assert all(isinstance(value, pulumi.Output) for value in secrets.values())
+    assert not {"DB_PASSWORD", "REDIS_AUTH_TOKEN"} & set(config)
+    # without an AUTH token (authToken: false) the entry is left out rather than set empty
+    _, without = data_settings(SimpleNamespace(**{**vars(handle), "redis_auth_token": None}))  # type: ignore[arg-type]
+    assert "REDIS_AUTH_TOKEN" not in without
+
+
+def test_writer_flip_replaces_no_data_resource(plans, flipped_plans):
+    """After a switchover both stacks are re-planned with the new writer region: every data resource keeps its URN
+    and no input that forces a replacement changes."""
+    assert flipped_plans["us-east-1"].outputs["writerRegion"] == "eu-west-1"
+    assert replacements(plans, flipped_plans) == []
+    for stack, before in plans.items():
+        after = {r.urn: r for r in flipped_plans[stack].resources}
+        data = [r for r in before.resources if r.type in DATA_TYPES and r.type.startswith(("aws:rds", "aws:elasti"))]
+        assert len(data) >= 4
+        for res in data:
+            # stronger than the replacement list: the data tier does not depend on the knob at all
+            assert after[res.urn].inputs == res.inputs, f"{stack}: {res.name} changes with the writer region"
