@@ -152,7 +152,8 @@ class RedisCluster(PlatformComponent):
                     log_type="slow-log",
                 )
             ],
-            tags=self.tagged(tags, f"{base}-redis", **{"backup-tier": "critical"}),
+            # No backup-tier tag: AWS Backup does not support ElastiCache; its own daily snapshots cover it.
+            tags=self.tagged(tags, f"{base}-redis"),
         )  # fmt: skip
         if args.role == "primary" or not args.global_datastore:
             params = aws.elasticache.ParameterGroup(

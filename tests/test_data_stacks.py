@@ -171,7 +171,7 @@ def test_primary_replication_group_settings(primary_plan):
     assert rg["authToken"] == "[secret]"
     assert rg["automaticFailoverEnabled"] is True and rg["multiAzEnabled"] is True
     assert rg["snapshotRetentionLimit"] == 7 and rg["snapshotWindow"] == "04:00-05:00"
-    assert rg["tags"][BACKUP_TIER_KEY] == "critical"
+    assert BACKUP_TIER_KEY not in rg["tags"]  # AWS Backup does not support ElastiCache: not selectable
     params = primary_plan.one(CACHE_PARAMS).inputs
     assert rg["parameterGroupName"] == params["name"]
     values = {p["name"]: p["value"] for p in params["parameters"]}
