@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 
 from infra.config.stack import StackConfig
+from stacks.backup import build_backup
 from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.data import build_data
@@ -36,5 +37,6 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     traffic = build_traffic(ctx, dns, compute)
     ctx.shared["traffic"] = traffic
     ctx.shared["edge"] = build_edge(ctx, dns)
+    ctx.shared["backup"] = build_backup(ctx, data)
     ctx.shared["dr"] = build_dr(ctx)
     return ctx

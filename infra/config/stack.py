@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
+from infra.config.backup import BackupConfig
 from infra.config.base import ConfigModel
 from infra.config.compute import ComputeConfig
 from infra.config.data import DataConfig
@@ -54,6 +55,7 @@ class StackConfig(ConfigModel):
     traffic: TrafficConfig = Field(default_factory=TrafficConfig)  # type: ignore[arg-type]
     dr: DrConfig = Field(default_factory=DrConfig)  # type: ignore[arg-type]
     edge: EdgeConfig = Field(default_factory=EdgeConfig)  # type: ignore[arg-type]
+    backup: BackupConfig = Field(default_factory=BackupConfig)  # type: ignore[arg-type]
 
     @field_validator("region", "active_region")
     @classmethod

@@ -31,6 +31,8 @@ _ID_PREFIX = {
     "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
     "aws:cloudfront/distribution:Distribution": "E",
 }
+# Types whose physical id AWS makes a UUID (AWS Backup plan ids).
+_UUID_ID_TYPES = ("aws:backup/plan:Plan",)
 
 
 def digest(*parts: str, length: int = 12) -> str:
@@ -42,6 +44,8 @@ def fake_id(typ: str, name: str, inputs: dict[str, Any], region: str) -> str:
     """A deterministic physical id for a resource (distinct per region)."""
     if typ in _ID_PREFIX:
         return _ID_PREFIX[typ] + digest(typ, name, region, length=17)
+    if typ in _UUID_ID_TYPES:
+        return _uuid(typ, name, region)
     for key in ("name", "identifier", "clusterIdentifier", "replicationGroupId", "globalClusterIdentifier",
                 "clusterName"):  # fmt: skip
         value = inputs.get(key)
@@ -168,6 +172,26 @@ COMPUTED: dict[str, Synth] = {
         "bcryptHash": "$2a$10$" + digest("bcrypt", name, length=53),
     },
     "aws:wafv2/ipSet:IpSet": lambda name, pid, inputs, region: {"arn": _waf_arn(region, inputs, "ipset", pid, name)},
+    # Observability tier: alarm ARNs (the dashboard's alarm widget lists them).
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{pid}"
+    },
+    # Backup tier (AWS Backup vaults and plans; the vault-events SNS topic).
+    "aws:backup/vault:Vault": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-vault:{pid}",
+        "recoveryPoints": 0,
+    },
+    "aws:backup/plan:Plan": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-plan:{pid}",
+        "version": digest("backup-plan-version", name, region, length=32),
+    },
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:restore-testing-plan:{pid}-{digest(name, length=6)}",
+    },
+    "aws:backup/reportPlan:ReportPlan": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:report-plan:{pid}-{_uuid('report', name, region)}",
+    },
+    "aws:sns/topic:Topic": lambda name, pid, inputs, region: {"arn": f"arn:aws:sns:{region}:{ACCOUNT_ID}:{pid}"},
 }
 
 
