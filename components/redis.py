@@ -39,7 +39,7 @@ class RedisArgs(ComponentArgs):
     snapshot_retention_days: int = Field(7, ge=0, le=35, description="Daily snapshots kept.")
     snapshot_window: str = Field("04:00-05:00", description="Snapshot window.")
     maintenance_window: str = Field("sun:06:00-sun:07:00", description="Maintenance window.")
-    slow_log_retention_days: int = Field(30, description="Slow-log retention (days).")
+    slow_log_retention_days: int = Field(365, description="Slow-log retention (days).")
     subnet_ids: Input = Field(..., description="Private subnet ids.")
     vpc_id: Input = Field(..., description="VPC id for the security group.")
     client_security_group_id: Input = Field(..., description="The only source admitted on 6379 (EKS nodes).")

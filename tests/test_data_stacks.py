@@ -198,7 +198,7 @@ def test_redis_subnets_slow_log_and_auth_secret(plan):
     assert plan.one(CACHE_SUBNETS).inputs["subnetIds"] == plan.outputs["privateSubnetIds"]
     assert rg["subnetGroupName"] == plan.one(CACHE_SUBNETS).inputs["name"]
     log = plan.one(LOG_GROUP, "redis-slow-log").inputs
-    assert log["kmsKeyId"] == rg["kmsKeyId"] and log["retentionInDays"] == 30
+    assert log["kmsKeyId"] == rg["kmsKeyId"] and log["retentionInDays"] == 365
     assert rg["logDeliveryConfigurations"] == [
         {"destination": log["name"], "destinationType": "cloudwatch-logs", "logFormat": "json", "logType": "slow-log"}
     ]

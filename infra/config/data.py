@@ -102,7 +102,9 @@ class RedisConfig(ConfigModel):
     maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl"] = Field(
         "allkeys-lru", description="Eviction policy (seed: least recently used)."
     )
-    slow_log_retention_days: LogRetentionDays = Field(30, description="Slow-log retention in CloudWatch Logs.")
+    slow_log_retention_days: LogRetentionDays = Field(
+        365, description="Slow-log retention in CloudWatch Logs (FSBP CloudWatch.16: at least a year)."
+    )
 
     @field_validator("node_type")
     @classmethod
