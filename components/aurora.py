@@ -39,6 +39,7 @@ class AuroraArgs(ComponentArgs):
     backup_retention_days: int = Field(35, ge=1, le=35, description="Automated backup / PITR retention.")
     backup_window: str = Field("03:00-04:00", description="Preferred backup window.")
     maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window.")
+    storage_encrypted: bool = Field(True, description="Encrypt storage with the CMK (the policy pack requires it).")
     deletion_protection: bool = Field(True, description="Deletion protection.")
     skip_final_snapshot: bool = Field(False, description="Skip the final snapshot on delete.")
     monitoring_interval: int = Field(15, description="Enhanced monitoring interval (s).")
@@ -82,14 +83,19 @@ class AuroraRegionalCluster(PlatformComponent):
                 global_cluster_identifier=args.global_name,
                 engine=ENGINE,
                 engine_version=args.engine_version,
-                storage_encrypted=True,
+                storage_encrypted=args.storage_encrypted,
                 deletion_protection=args.deletion_protection,
                 tags=self.tagged(tags, args.global_name),
                 opts=self.child(ignore_changes=["engineVersion"]),
             )
             global_id: Input = self.global_cluster.id
+            # RDS rejects '/', '"', '@' and spaces in master passwords.
             password = random.RandomPassword(
-                self.cname("master-password"), length=32, special=True, override_special="!#$%^&*()-_=+", opts=self.child()
+                self.cname("master-password"),
+                length=32,
+                special=True,
+                override_special="!#$%^&*()-_=+",
+                opts=self.child(),
             )
             self.master_username = pulumi.Output.from_input("platform_admin")
             self.master_password = pulumi.Output.secret(password.result)
@@ -137,7 +143,10 @@ class AuroraRegionalCluster(PlatformComponent):
             description="Aurora: PostgreSQL from the EKS nodes only",
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[args.client_security_group_id],
+                    protocol="tcp",
+                    from_port=PORT,
+                    to_port=PORT,
+                    security_groups=[args.client_security_group_id],
                     description="EKS nodes to Aurora",
                 )
             ],
@@ -192,8 +201,8 @@ class AuroraRegionalCluster(PlatformComponent):
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[sg.id],
             db_cluster_parameter_group_name=params.name,
-            storage_encrypted=True,
-            kms_key_id=key.arn,
+            storage_encrypted=args.storage_encrypted,
+            kms_key_id=key.arn if args.storage_encrypted else None,
             backup_retention_period=args.backup_retention_days,
             preferred_backup_window=args.backup_window,
             preferred_maintenance_window=args.maintenance_window,

@@ -68,6 +68,7 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
             backup_retention_days=a.backup_retention_days,
             backup_window=a.backup_window,
             maintenance_window=a.maintenance_window,
+            storage_encrypted=a.storage_encrypted,
             deletion_protection=a.deletion_protection,
             skip_final_snapshot=a.skip_final_snapshot,
             monitoring_interval=a.monitoring_interval,

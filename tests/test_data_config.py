@@ -109,3 +109,23 @@ def test_defaults_are_the_seed_values_and_supported():
     assert defaults.aurora.readers == 2 and defaults.aurora.backup_retention_days == 35
     assert defaults.redis.shards == 3 and defaults.redis.replicas_per_shard == 2
     assert defaults.aurora.deletion_protection and not defaults.aurora.skip_final_snapshot
+
+
+def test_turning_off_storage_encryption_fails_the_policy_check(write_stacks, capsys):
+    """Config accepts `storageEncrypted: false` (disposable test stacks); the mandatory policy rule then fails
+    `python -m infra plan <stack> --policy`, naming the rule, as `pulumi preview --policy-pack policy` would."""
+    from infra.cli import main
+
+    edit = _set("aurora.storageEncrypted", False)
+    root = write_stacks({"us-east-1": edit, "eu-west-1": edit})
+    capsys.readouterr()
+    assert main(["--root", str(root), "plan", "us-east-1", "--quiet", "--policy"]) == 1
+    out = capsys.readouterr().out
+    assert "mandatory rule(s) violated: rds-storage-encrypted" in out
+    assert "storageEncrypted is not true" in out
+
+
+def test_storage_encryption_must_match_across_the_global_database(write_stacks):
+    root = write_stacks({"eu-west-1": _set("aurora.storageEncrypted", False)})
+    with pytest.raises(ConfigError, match="platform:data.aurora.storageEncrypted"):
+        load_fleet(root)

@@ -43,6 +43,12 @@ class AuroraConfig(ConfigModel):
     backup_retention_days: int = Field(35, description="Automated backup / PITR retention, 1-35 days (seed: 35).")
     backup_window: str = Field("03:00-04:00", description="Preferred daily backup window (UTC, hh:mm-hh:mm).")
     maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window (UTC).")
+    storage_encrypted: bool = Field(
+        True,
+        description="Encrypt storage with this region's CMK. Turning it off is for disposable test stacks only: the "
+        "policy pack's mandatory rds-storage-encrypted rule fails such a stack, and it cannot be turned on later "
+        "without a restore.",
+    )
     deletion_protection: bool = Field(True, description="Deletion protection; turn off only explicitly.")
     skip_final_snapshot: bool = Field(False, description="Skip the final snapshot on delete; only explicitly.")
     monitoring_interval: Literal[1, 5, 10, 15, 30, 60] = Field(15, description="Enhanced monitoring seconds.")

@@ -189,6 +189,7 @@ def _data_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Confi
     for name in names[1:]:
         data = stacks[name].data
         pairs = [("aurora.engineVersion", data.aurora.engine_version, owner.aurora.engine_version),
+                 ("aurora.storageEncrypted", data.aurora.storage_encrypted, owner.aurora.storage_encrypted),
                  ("redis.globalDatastore", data.redis.global_datastore, owner.redis.global_datastore)]  # fmt: skip
         if owner.redis.global_datastore:
             pairs += [
