@@ -11,11 +11,13 @@ from infra.config.stack import StackConfig
 from stacks.backup import build_backup
 from stacks.compute import build_compute
 from stacks.context import RegionContext
+from stacks.cost import build_cost
 from stacks.data import build_data
 from stacks.dns import build_dns
 from stacks.dr import build_dr
 from stacks.edge import build_edge
 from stacks.network import build_network
+from stacks.observability import build_observability
 from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
 
@@ -38,5 +40,7 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     ctx.shared["traffic"] = traffic
     ctx.shared["edge"] = build_edge(ctx, dns)
     ctx.shared["backup"] = build_backup(ctx, data)
+    ctx.shared["observability"] = build_observability(ctx, compute, ctx.shared["data"], traffic)
+    ctx.shared["cost"] = build_cost(ctx, ctx.shared["observability"])
     ctx.shared["dr"] = build_dr(ctx)
     return ctx

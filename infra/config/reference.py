@@ -39,6 +39,13 @@ def _type_name(annotation: Any) -> str:
     return text.replace("typing.", "").replace("NoneType", "null").replace("|", "or")
 
 
+def _jsonable(value: object) -> object:
+    """Models inside a default (e.g. a list of node groups) as their YAML (camelCase) form."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True)
+    return str(value)
+
+
 def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "**required**"
@@ -49,7 +56,7 @@ def _default(info: FieldInfo) -> str:
             return "(see section)"
         if isinstance(value, BaseModel):
             return "(see section)"
-        return f"`{json.dumps(value)}`"
+        return f"`{json.dumps(value, default=_jsonable)}`"
     if info.default is PydanticUndefined:
         return ""
     if isinstance(info.default, BaseModel):

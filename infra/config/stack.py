@@ -10,10 +10,12 @@ from pydantic import Field, field_validator, model_validator
 from infra.config.backup import BackupConfig
 from infra.config.base import ConfigModel
 from infra.config.compute import ComputeConfig
+from infra.config.cost import CostConfig
 from infra.config.data import DataConfig
 from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
 from infra.config.network import NetworkConfig
+from infra.config.observability import ObservabilityConfig
 from infra.config.regions import AWS_REGIONS
 from infra.config.shared import CostTagsConfig, NamingConfig, Role
 from infra.config.traffic import TrafficConfig
@@ -56,6 +58,8 @@ class StackConfig(ConfigModel):
     dr: DrConfig = Field(default_factory=DrConfig)  # type: ignore[arg-type]
     edge: EdgeConfig = Field(default_factory=EdgeConfig)  # type: ignore[arg-type]
     backup: BackupConfig = Field(default_factory=BackupConfig)  # type: ignore[arg-type]
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)  # type: ignore[arg-type]
+    cost: CostConfig = Field(default_factory=CostConfig)  # type: ignore[arg-type]
 
     @field_validator("region", "active_region")
     @classmethod

@@ -1,0 +1,65 @@
+"""Observability tier: alert topics per tier, alarms on this region's ALB / Aurora / Redis / Route 53 health /
+AWS Backup jobs, and the operational-health dashboard (`platform:observability`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.observability import AlarmThresholds, AlertTier, ObservabilityArgs
+from components.observability import Observability as ObservabilityComponent
+from infra.config.observability import TIERS
+from stacks.context import RegionContext
+
+
+@dataclass
+class Observability:
+    """What later tiers read (see docs/stack-outputs.md): the tier topics (`critical`, `high`, `medium`, `low`)."""
+
+    topic_arns: dict[str, pulumi.Output[str]]
+    component: ObservabilityComponent
+
+
+def build_observability(ctx: RegionContext, compute: Any, data: Any, traffic: Any) -> Observability:
+    """Alarms on whatever the earlier tiers built (each input may be None); exports `alertTopicArns`."""
+    cfg = ctx.cfg.observability
+    redis_cfg = ctx.cfg.data.redis
+    tiers = {
+        tier: AlertTier(
+            period_seconds=t.period_seconds,
+            evaluation_periods=t.evaluation_periods,
+            datapoints_to_alarm=t.datapoints_to_alarm,
+            emails=list(t.emails),
+            https_endpoints=list(t.https_endpoints),
+        )
+        for tier in TIERS
+        for t in [cfg.tier(tier)]
+    }
+    component = ObservabilityComponent(
+        "observability",
+        ObservabilityArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            account_id=ctx.account_id,
+            tiers=tiers,
+            thresholds=AlarmThresholds(**cfg.thresholds.model_dump()),
+            rpo_seconds=ctx.cfg.data.aurora.rpo_budget_seconds,
+            aurora_cluster_identifier=getattr(data, "aurora_cluster_identifier", None),
+            aurora_global_database=True,
+            redis_replication_group_id=getattr(data, "redis_replication_group_id", None),
+            redis_shards=redis_cfg.shards,
+            redis_nodes_per_shard=redis_cfg.replicas_per_shard + 1,
+            redis_global_datastore=redis_cfg.global_datastore,
+            alb_arn_suffix=getattr(compute, "alb_arn_suffix", None),
+            target_group_arn_suffix=getattr(compute, "target_group_arn_suffix", None),
+            health_check_id=getattr(traffic, "health_check_id", None),
+            backup_alarms=cfg.backup_alarms,
+            dashboard=cfg.dashboard,
+        ),
+        opts=ctx.opts(),
+    )
+    pulumi.export("alertTopicArns", component.topic_arns)
+    return Observability(topic_arns=component.topic_arns, component=component)
