@@ -395,7 +395,7 @@ class BackupTier(PlatformComponent):
         aws.s3.BucketPublicAccessBlock(
             self.cname("reports-pab"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
@@ -405,7 +405,7 @@ class BackupTier(PlatformComponent):
         aws.s3.BucketOwnershipControls(
             self.cname("reports-ownership"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=self.child(),
         )
@@ -414,7 +414,7 @@ class BackupTier(PlatformComponent):
         aws.s3.BucketServerSideEncryptionConfiguration(
             self.cname("reports-sse"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
@@ -428,14 +428,14 @@ class BackupTier(PlatformComponent):
         aws.s3.BucketVersioning(
             self.cname("reports-versioning"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=self.child(),
         )
         aws.s3.BucketLifecycleConfiguration(
             self.cname("reports-lifecycle"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             rules=[
                 aws.s3.BucketLifecycleConfigurationRuleArgs(
                     id="expire-backup-reports",
@@ -459,7 +459,7 @@ class BackupTier(PlatformComponent):
                 name=_underscored(f"{args.name_prefix}_{template.lower()}"),
                 description=f"{template} for {args.name_prefix}",
                 report_delivery_channel=aws.backup.ReportPlanReportDeliveryChannelArgs(
-                    s3_bucket_name=bucket.id, s3_key_prefix="backup-reports", formats=spec.formats
+                    s3_bucket_name=bucket.bucket, s3_key_prefix="backup-reports", formats=spec.formats
                 ),
                 report_setting=aws.backup.ReportPlanReportSettingArgs(report_template=template, regions=[region]),
                 tags=self.tagged(args.tags, _underscored(f"{args.name_prefix}_{template.lower()}")),
@@ -471,13 +471,13 @@ class BackupTier(PlatformComponent):
         aws.s3.BucketPolicy(
             self.cname("reports-policy"),
             region=region,
-            bucket=bucket.id,
+            bucket=bucket.bucket,
             policy=pulumi.Output.all(bucket.arn, args.account_id).apply(
                 lambda parts: json.dumps(_reports_bucket_policy(parts[0], parts[1]))
             ),
             opts=self.child(depends_on=plans),
         )
-        return bucket.id
+        return bucket.bucket
 
 
 def _topic_policy(topic_arn: str, account: str) -> dict:
