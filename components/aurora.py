@@ -11,6 +11,7 @@ import pulumi_random as random
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.datastore import client_only_security_group, kms_secret
 from components.kms import KmsKey, KmsKeyArgs
 
 ENGINE = "aurora-postgresql"
@@ -99,31 +100,20 @@ class AuroraRegionalCluster(PlatformComponent):
             )
             self.master_username = pulumi.Output.from_input("platform_admin")
             self.master_password = pulumi.Output.secret(password.result)
-            secret = aws.secretsmanager.Secret(
-                self.cname("master-secret"),
+            self.secret_arn = kms_secret(
+                self,
+                "master-secret",
                 region=region,
                 name=f"{base}/aurora/master",
                 description="Aurora global database master credentials",
-                kms_key_id=key.arn,
-                recovery_window_in_days=30,
-                replicas=[aws.secretsmanager.SecretReplicaArgs(region=args.partner_region)]
-                if args.partner_region
-                else None,
-                tags=self.tagged(tags, f"{base}-aurora-master"),
-                opts=self.child(),
-            )
-            aws.secretsmanager.SecretVersion(
-                self.cname("master-secret-value"),
-                region=region,
-                secret_id=secret.id,
-                secret_string=pulumi.Output.secret(
-                    pulumi.Output.all(self.master_username, password.result).apply(
-                        lambda v: json.dumps({"username": v[0], "password": v[1], "engine": "postgres", "port": PORT})
-                    )
+                kms_key_arn=key.arn,
+                value=pulumi.Output.all(self.master_username, password.result).apply(
+                    lambda v: json.dumps({"username": v[0], "password": v[1], "engine": "postgres", "port": PORT})
                 ),
-                opts=self.child(),
+                tags=tags,
+                # the writer can move to the partner region: its credentials must be there already
+                replica_regions=[args.partner_region] if args.partner_region else None,
             )
-            self.secret_arn = secret.arn
         else:
             global_id = args.global_cluster_identifier
 
@@ -136,23 +126,16 @@ class AuroraRegionalCluster(PlatformComponent):
             tags=self.tagged(tags, f"{base}-aurora"),
             opts=self.child(),
         )
-        sg = aws.ec2.SecurityGroup(
-            self.cname("sg"),
+        sg = client_only_security_group(
+            self,
             region=region,
             vpc_id=args.vpc_id,
+            port=PORT,
+            client_security_group_id=args.client_security_group_id,
             description="Aurora: PostgreSQL from the EKS nodes only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp",
-                    from_port=PORT,
-                    to_port=PORT,
-                    security_groups=[args.client_security_group_id],
-                    description="EKS nodes to Aurora",
-                )
-            ],
-            egress=[],
-            tags=self.tagged(tags, f"{base}-aurora-sg"),
-            opts=self.child(),
+            rule_description="EKS nodes to Aurora",
+            name=f"{base}-aurora-sg",
+            tags=tags,
         )
         params = aws.rds.ClusterParameterGroup(
             self.cname("params"),

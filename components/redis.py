@@ -10,6 +10,7 @@ import pulumi_random as random
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.datastore import client_only_security_group, kms_secret
 from components.kms import KmsKey, KmsKeyArgs
 
 PORT = 6379
@@ -83,21 +84,10 @@ class RedisCluster(PlatformComponent):
                 self.auth_token = pulumi.Output.secret(token.result)
             else:
                 self.auth_token = pulumi.Output.secret(args.auth_token)
-            secret = aws.secretsmanager.Secret(
-                self.cname("auth-secret"),
-                region=region,
-                name=f"{base}/redis/auth",
-                description="Redis AUTH token",
-                kms_key_id=key.arn,
-                recovery_window_in_days=30,
-                tags=self.tagged(tags, f"{base}-redis-auth"),
-                opts=self.child(),
-            )
-            aws.secretsmanager.SecretVersion(
-                self.cname("auth-secret-value"), region=region, secret_id=secret.id, secret_string=self.auth_token,
-                opts=self.child(),
+            self.secret_arn = kms_secret(
+                self, "auth-secret", region=region, name=f"{base}/redis/auth", description="Redis AUTH token",
+                kms_key_arn=key.arn, value=self.auth_token, tags=tags,
             )  # fmt: skip
-            self.secret_arn = secret.arn
         subnets = aws.elasticache.SubnetGroup(
             self.cname("subnets"),
             region=region,
@@ -107,20 +97,10 @@ class RedisCluster(PlatformComponent):
             tags=self.tagged(tags, f"{base}-redis"),
             opts=self.child(),
         )
-        sg = aws.ec2.SecurityGroup(
-            self.cname("sg"),
-            region=region,
-            vpc_id=args.vpc_id,
-            description="Redis: TLS from the EKS nodes only",
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=PORT, to_port=PORT, security_groups=[args.client_security_group_id],
-                    description="EKS nodes to Redis",
-                )
-            ],
-            egress=[],
-            tags=self.tagged(tags, f"{base}-redis-sg"),
-            opts=self.child(),
+        sg = client_only_security_group(
+            self, region=region, vpc_id=args.vpc_id, port=PORT, client_security_group_id=args.client_security_group_id,
+            description="Redis: TLS from the EKS nodes only", rule_description="EKS nodes to Redis",
+            name=f"{base}-redis-sg", tags=tags,
         )  # fmt: skip
         slow_log = aws.cloudwatch.LogGroup(
             self.cname("slow-log"),
