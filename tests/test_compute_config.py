@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
-from infra.config.errors import ConfigError
 from infra.config.fleet import load_fleet
 from infra.plan.runner import REPO_ROOT
-
-PRIMARY = "Pulumi.us-east-1.yaml"
-SECONDARY = "Pulumi.eu-west-1.yaml"
+from tests.config_cases import PRIMARY, SECONDARY, assert_config_issue
 
 
 def _edit(section: str, fn: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
@@ -93,13 +90,7 @@ BAD = [
 
 @pytest.mark.parametrize(("stack", "edit", "file", "key", "words"), BAD, ids=[f"{b[3]}:{b[4]}" for b in BAD])
 def test_bad_compute_config_names_file_and_key(write_stacks, stack, edit, file, key, words):
-    root = write_stacks({stack: edit})
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    matching = [i for i in caught.value.issues if i.file == file and i.key == key]
-    assert matching, f"no issue for {file} {key}: {caught.value}"
-    assert words in str(caught.value)
-    assert all("\n" not in issue.render() and issue.fix for issue in matching)
+    assert_config_issue(write_stacks({stack: edit}), file, key, words)
 
 
 def test_real_stack_files_carry_the_seed_numbers():

@@ -11,9 +11,7 @@ from infra.config.errors import ConfigError
 from infra.config.fleet import load_fleet
 from infra.config.loader import load_stack_file, parse_stack_config
 from infra.plan.runner import REPO_ROOT
-
-PRIMARY = "Pulumi.us-east-1.yaml"
-SECONDARY = "Pulumi.eu-west-1.yaml"
+from tests.config_cases import PRIMARY, SECONDARY, assert_config_issue
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -86,14 +84,7 @@ BAD = [
 
 @pytest.mark.parametrize(("stack", "edit", "file", "key", "words"), BAD, ids=[f"{b[3]}:{b[4]}" for b in BAD])
 def test_bad_config_names_file_and_key(write_stacks, stack, edit, file, key, words):
-    root = write_stacks({stack: edit})
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    matching = [i for i in caught.value.issues if i.file == file and i.key == key]
-    assert matching, f"no issue for {file} {key}: {caught.value}"
-    assert words in str(caught.value)
-    # One paragraph per problem: no newlines inside an issue, and it says how to fix it.
-    assert all("\n" not in issue.render() and issue.fix for issue in matching)
+    assert_config_issue(write_stacks({stack: edit}), file, key, words)
 
 
 def test_missing_partner_file(write_stacks):
