@@ -269,7 +269,8 @@ class BackupConfig(ConfigModel):
     tier: str = Field(
         "critical",
         pattern=r"^[a-z][a-z0-9-]{0,31}$",
-        description="Resources tagged `backup-tier=<tier>` are selected (the data tier tags Aurora and Redis).",
+        description="Resources tagged `backup-tier=<tier>` are selected (Aurora; the Redis groups carry the tag too, "
+        "but AWS Backup does not support ElastiCache).",
     )
     rules: list[BackupRuleConfig] = Field(
         default_factory=_seed_rules,
