@@ -77,6 +77,8 @@ BAD = [
      "platform:backup.restoreTesting.schedule", "exactly one of day-of-month and day-of-week"),
     ("us-east-1", _set("reports.templates", ["RESOURCE_COMPLIANCE_REPORT"]), PRIMARY,
      "platform:backup.reports.templates", "unknown report templates"),
+    ("eu-west-1", _set("rules.1.retentionDays", 14), SECONDARY, "platform:backup.rules[1].retentionDays",
+     "platform:data.aurora.backupRetentionDays is 35"),
 ]  # fmt: skip
 
 

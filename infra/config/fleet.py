@@ -174,6 +174,7 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
             )
     issues.extend(_traffic_issues(stacks, names))
     issues.extend(_data_issues(stacks, names))
+    issues.extend(_backup_issues(stacks))
     return issues
 
 
@@ -264,6 +265,28 @@ def _traffic_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Co
                         "platform:traffic.geolocation",
                         f"has no locations for {unmapped}; a non-active region would get no traffic.",
                         "map every region to continent/country codes, e.g. {us-east-1: [NA, SA], eu-west-1: [EU]}.",
+                    )
+                )
+    return issues
+
+
+def _backup_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """AWS Backup continuous backup takes over Aurora's PITR window: it must equal the data tier's retention."""
+    issues: list[ConfigIssue] = []
+    for name, cfg in stacks.items():
+        if not cfg.backup.enabled:
+            continue
+        aurora_days = cfg.data.aurora.backup_retention_days
+        for index, rule in enumerate(cfg.backup.rules):
+            if rule.continuous and rule.retention_days != aurora_days:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:backup.rules[{index}].retentionDays",
+                        f"is {rule.retention_days} for continuous rule '{rule.name}' but "
+                        f"platform:data.aurora.backupRetentionDays is {aurora_days}: once continuous backup covers "
+                        "the cluster, AWS Backup sets its point-in-time window, so the two would drift.",
+                        "use the same number of days in both (seed: 35).",
                     )
                 )
     return issues
