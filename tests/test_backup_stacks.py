@@ -82,3 +82,14 @@ def test_stack_files_carry_the_seed_numbers():
         assert cfg.backup.vault_lock.mode == "governance" and cfg.backup.restore_testing.enabled
         # The continuous rule's window matches Aurora's own PITR window (AWS Backup would otherwise change it).
         assert rules["continuous-pitr"].retention_days == cfg.data.aurora.backup_retention_days
+
+
+def test_policy_pack_finds_nothing_on_the_backup_tier(stack):
+    """Vault CMK (Backup.1), vault lock, plan lifecycle, SNS encryption, S3 baseline: no finding, not even advisory."""
+    from infra.policy_check import check_plan
+
+    _, plan = stack
+    backup_urns = {r.urn for r in plan.resources if "platform:backup:BackupTier" in r.urn}
+    assert len(backup_urns) > 20
+    findings = [f for f in check_plan(plan) if f.resource is not None and f.resource.urn in backup_urns]
+    assert findings == [], [(f.rule.id, f.message) for f in findings]
