@@ -131,7 +131,10 @@ def test_disabled_levels_are_not_created(write_stacks):
 
     from stacks.cost import build_cost
 
-    root = write_stacks({"us-east-1": lambda config: config["platform:cost"]["team"].update({"enabled": False})})
+    def off(config):
+        config["platform:cost"]["team"]["enabled"] = False
+
+    root = write_stacks({"us-east-1": off, "eu-west-1": off})
     cfg = load_fleet(root).stacks["us-east-1"]
     ctx = SimpleNamespace(cfg=cfg, region=cfg.region, base="t-prod-use1", tags={"team": "sre"},
                           opts=lambda: pulumi.ResourceOptions())  # fmt: skip
@@ -141,3 +144,21 @@ def test_disabled_levels_are_not_created(write_stacks):
         "budgets-enterprise",
         "budgets-stack",
     ]
+
+
+def test_secondary_account_wide_levels_must_match_the_primary(write_stacks):
+    root = write_stacks({"eu-west-1": lambda config: config["platform:cost"]["team"].update({"monthlyLimitUsd": 4000})})
+    with pytest.raises(ConfigError) as caught:
+        load_fleet(root)
+    text = str(caught.value)
+    assert "Pulumi.eu-west-1.yaml" in text and "platform:cost.team" in text and "only the primary" in text
+
+
+def test_stack_budgets_must_fit_in_the_enterprise_budget(write_stacks):
+    root = write_stacks(
+        {"eu-west-1": lambda config: config["platform:cost"]["stack"].update({"monthlyLimitUsd": 60000})}
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_fleet(root)
+    text = str(caught.value)
+    assert "platform:cost.stack.monthlyLimitUsd" in text and "add up to 110000 USD" in text

@@ -175,6 +175,7 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     issues.extend(_traffic_issues(stacks, names))
     issues.extend(_data_issues(stacks, names))
     issues.extend(_backup_issues(stacks))
+    issues.extend(_cost_issues(stacks, names))
     return issues
 
 
@@ -289,4 +290,37 @@ def _backup_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                         "use the same number of days in both (seed: 35).",
                     )
                 )
+    return issues
+
+
+def _cost_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[ConfigIssue]:
+    """Budgets: the account-wide levels are the primary's; the stack budgets fit in the enterprise budget."""
+    issues: list[ConfigIssue] = []
+    primary = stacks[names[0]]
+    if not primary.is_primary:
+        return issues
+    for name in names[1:]:
+        for key, attr in (("businessUnit", "business_unit"), ("team", "team"), ("enterprise", "enterprise")):
+            mine, theirs = getattr(stacks[name].cost, attr), getattr(primary.cost, attr)
+            if mine != theirs:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:cost.{key}",
+                        f"differs from {stack_file_name(names[0])}, but only the primary creates account-wide budgets.",
+                        "set it in the primary's stack file; here copy the primary's values or remove the key.",
+                    )
+                )
+    if primary.cost.enterprise.enabled:
+        limits = {n: stacks[n].cost.stack.monthly_limit_usd for n in names if stacks[n].cost.stack.enabled}
+        total, enterprise = sum(limits.values()), primary.cost.enterprise.monthly_limit_usd
+        if total > enterprise:
+            issues.append(
+                ConfigIssue(
+                    stack_file_name(names[0]),
+                    "platform:cost.stack.monthlyLimitUsd",
+                    f"the stacks' budgets add up to {total:g} USD, above the enterprise budget of {enterprise:g} USD.",
+                    "lower the stack budgets so that together they fit in cost.enterprise.monthlyLimitUsd.",
+                )
+            )
     return issues
