@@ -12,7 +12,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from components import alarms
 from components.alarms import AlarmSpec
@@ -35,6 +35,12 @@ class AlertTier(BaseModel):
     datapoints_to_alarm: int = Field(2, ge=1, description="M of 'M out of N'.")
     emails: list[str] = Field(default_factory=list, description="Email subscribers.")
     https_endpoints: list[str] = Field(default_factory=list, description="HTTPS subscribers.")
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> AlertTier:
+        if self.period_seconds % 60 or self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("period must be a multiple of 60 s and datapoints_to_alarm <= evaluation_periods")
+        return self
 
 
 class AlarmThresholds(BaseModel):

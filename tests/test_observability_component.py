@@ -243,6 +243,13 @@ def test_dashboard_body_is_valid_json_with_the_regions_signals(plan):
     assert r53["properties"]["region"] == "us-east-1"
 
 
+def test_tier_window_must_be_m_of_n_on_whole_minutes():
+    with pytest.raises(ValidationError, match="datapoints_to_alarm <= evaluation_periods"):
+        AlertTier(evaluation_periods=2, datapoints_to_alarm=3)
+    with pytest.raises(ValidationError, match="multiple of 60"):
+        AlertTier(period_seconds=90)
+
+
 def test_tiers_must_be_the_four_known_ones():
     with pytest.raises(ValidationError, match="tiers must be exactly"):
         _args(tiers={"critical": AlertTier()})
