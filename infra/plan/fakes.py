@@ -222,6 +222,7 @@ def _waf_arn(region: str, inputs: dict[str, Any], kind: str, pid: str, name: str
     scope = "global" if inputs.get("scope") == "CLOUDFRONT" else "regional"
     return f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:{scope}/{kind}/{pid}/{_uuid(kind, name, region)}"
 
+
 # Canonical hosted zone ids of ALBs per Region (Elastic Load Balancing endpoints and quotas).
 _ALB_ZONE_IDS = {
     "us-east-1": "Z35SXDOTRQ7X7K",
