@@ -94,3 +94,6 @@ def test_generated_fleets_pass_validation(tmp_path: Path):
     assert sorted(fleet.stacks) == sorted(stacks)
     cidrs = [fleet.stacks[s].network.cidr for s in stacks]
     assert len(set(map(str, cidrs))) == 5
+    # adding Regions needs no budget edit: the stack budgets may add up to more than the enterprise budget
+    limits = [cfg.cost.stack.monthly_limit_usd for cfg in fleet.stacks.values()]
+    assert sum(limits) > fleet.stacks[stacks[0]].cost.enterprise.monthly_limit_usd

@@ -152,13 +152,3 @@ def test_secondary_account_wide_levels_must_match_the_primary(write_stacks):
         load_fleet(root)
     text = str(caught.value)
     assert "Pulumi.eu-west-1.yaml" in text and "platform:cost.team" in text and "only the primary" in text
-
-
-def test_stack_budgets_must_fit_in_the_enterprise_budget(write_stacks):
-    root = write_stacks(
-        {"eu-west-1": lambda config: config["platform:cost"]["stack"].update({"monthlyLimitUsd": 60000})}
-    )
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    text = str(caught.value)
-    assert "platform:cost.stack.monthlyLimitUsd" in text and "add up to 110000 USD" in text

@@ -294,7 +294,11 @@ def _backup_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
 
 
 def _cost_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[ConfigIssue]:
-    """Budgets: the account-wide levels are the primary's; the stack budgets fit in the enterprise budget."""
+    """Budgets: the account-wide levels are the primary's.
+
+    The stack budgets are deliberately not required to add up to at most the enterprise budget: adding a Region
+    must stay one new stack file, and the enterprise budget alerts on the account's actual spend anyway.
+    """
     issues: list[ConfigIssue] = []
     primary = stacks[names[0]]
     if not primary.is_primary:
@@ -311,16 +315,4 @@ def _cost_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Confi
                         "set it in the primary's stack file; here copy the primary's values or remove the key.",
                     )
                 )
-    if primary.cost.enterprise.enabled:
-        limits = {n: stacks[n].cost.stack.monthly_limit_usd for n in names if stacks[n].cost.stack.enabled}
-        total, enterprise = sum(limits.values()), primary.cost.enterprise.monthly_limit_usd
-        if total > enterprise:
-            issues.append(
-                ConfigIssue(
-                    stack_file_name(names[0]),
-                    "platform:cost.stack.monthlyLimitUsd",
-                    f"the stacks' budgets add up to {total:g} USD, above the enterprise budget of {enterprise:g} USD.",
-                    "lower the stack budgets so that together they fit in cost.enterprise.monthlyLimitUsd.",
-                )
-            )
     return issues
