@@ -11,7 +11,6 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 
 # Route 53 publishes health-check metrics only in us-east-1, so the alarm must live there.
-ROUTE53_METRICS_REGION = "us-east-1"
 
 
 class RegionalTrafficArgs(ComponentArgs):
@@ -47,7 +46,6 @@ class RegionalTrafficArgs(ComponentArgs):
         description="Route 53 checker Regions (at least 3).",
     )
     health_check_search_string: str | None = Field(None, description="Body must contain this (HTTPS_STR_MATCH).")
-    alarm_actions: list[str] = Field(default_factory=list, description="SNS topics (us-east-1) for the alarm.")
 
     @model_validator(mode="after")
     def _policy_inputs(self) -> RegionalTrafficArgs:
@@ -66,14 +64,15 @@ class RegionalTrafficArgs(ComponentArgs):
 
 
 class RegionalTraffic(PlatformComponent):
-    """Health check + `api-<region>` alias + this region's `api-origin` record(s) + the us-east-1 alarm.
+    """Health check + `api-<region>` alias + this region's `api-origin` record(s).
 
-    Outputs: `health_check_id`, `regional_record_name`, `api_origin_name`, `routing_policy`, `alarm_arn`.
+    Outputs: `health_check_id`, `regional_record_name`, `api_origin_name`, `routing_policy`. The alarm on the health
+    check belongs to the observability tier (it pages through that tier's critical topic in us-east-1).
     """
 
     def __init__(self, name: str, args: RegionalTrafficArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:traffic:RegionalTraffic", name, opts)
-        base, tags, region = args.name_prefix, args.tags, args.region
+        base, tags = args.name_prefix, args.tags
         self.health_check = aws.route53.HealthCheck(
             self.cname("health"),
             type="HTTPS_STR_MATCH" if args.health_check_search_string else "HTTPS",
@@ -102,37 +101,16 @@ class RegionalTraffic(PlatformComponent):
             opts=self.child(),
         )
         self.origin_records = [self._origin_record(args, alias, location) for location in self._locations(args)]
-        self.alarm = aws.cloudwatch.MetricAlarm(
-            self.cname("health-alarm"),
-            region=ROUTE53_METRICS_REGION,
-            name=f"{base}-api-health-check-failed",
-            alarm_description=f"Route 53 health check of the {region} API (ALB {args.health_check_path}) is failing.",
-            namespace="AWS/Route53",
-            metric_name="HealthCheckStatus",
-            dimensions={"HealthCheckId": self.health_check.id},
-            statistic="Minimum",
-            period=60,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="LessThanThreshold",
-            treat_missing_data="breaching",
-            alarm_actions=args.alarm_actions,
-            ok_actions=args.alarm_actions,
-            tags=self.tagged(tags, f"{base}-api-health-check-failed"),
-            opts=self.child(),
-        )
         self.health_check_id: pulumi.Output[str] = self.health_check.id
         self.regional_record_name = pulumi.Output.from_input(args.regional_name)
         self.api_origin_name = pulumi.Output.from_input(args.api_origin_name)
         self.routing_policy = pulumi.Output.from_input(args.routing_policy)
-        self.alarm_arn: pulumi.Output[str] = self.alarm.arn
         self.register_outputs(
             {
                 "health_check_id": self.health_check_id,
                 "regional_record_name": self.regional_record_name,
                 "api_origin_name": self.api_origin_name,
                 "routing_policy": self.routing_policy,
-                "alarm_arn": self.alarm_arn,
             }
         )
 

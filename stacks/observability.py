@@ -62,4 +62,7 @@ def build_observability(ctx: RegionContext, compute: Any, data: Any, traffic: An
         opts=ctx.opts(),
     )
     pulumi.export("alertTopicArns", component.topic_arns)
+    if "route53-health" in component.alarms:
+        # The one alarm on this region's Route 53 health check (created in us-east-1, where the metric lives).
+        pulumi.export("healthCheckAlarmArn", component.alarms["route53-health"].arn)
     return Observability(topic_arns=component.topic_arns, component=component)

@@ -20,7 +20,6 @@ class Traffic:
     regional_record_name: pulumi.Output[str]
     api_origin_name: pulumi.Output[str]
     routing_policy: str
-    health_alarm_arn: pulumi.Output[str]
     component: Any = None
 
 
@@ -53,7 +52,6 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
             health_check_failure_threshold=hc.failure_threshold,
             health_check_regions=list(hc.regions),
             health_check_search_string=hc.search_string,
-            alarm_actions=list(cfg.alarm_actions),
         ),
         opts=ctx.opts(),
     )
@@ -64,13 +62,11 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
     pulumi.export("regionalRecordName", traffic.regional_record_name)
     pulumi.export("apiOriginName", traffic.api_origin_name)
     pulumi.export("routingPolicy", traffic.routing_policy)
-    pulumi.export("healthCheckAlarmArn", traffic.alarm_arn)
     return Traffic(
         health_check_id=traffic.health_check_id,
         regional_record_name=traffic.regional_record_name,
         api_origin_name=traffic.api_origin_name,
         routing_policy=cfg.routing_policy,
-        health_alarm_arn=traffic.alarm_arn,
         component=traffic,
     )
 

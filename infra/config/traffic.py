@@ -109,9 +109,6 @@ class TrafficConfig(ConfigModel):
         ),
     )
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)  # type: ignore[arg-type]
-    alarm_actions: list[str] = Field(
-        default_factory=list, description="SNS topic ARNs (us-east-1) notified when this region's health check fails."
-    )
 
     @field_validator("routing_policy", mode="before")
     @classmethod
