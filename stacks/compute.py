@@ -92,7 +92,6 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
         node_group_names=cluster.node_group_names,
         k8s_provider=cluster.provider,
     )
-    ctx.shared["node_security_group_id"] = cluster.node_security_group_id
     certificate_arn = getattr(dns, "alb_certificate_arn", None) if dns is not None else None
     if certificate_arn is not None:
         _build_alb(ctx, cfg, network, cluster, certificate_arn, compute)

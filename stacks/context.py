@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -25,8 +25,6 @@ class RegionContext:
     account_id: pulumi.Output[str]
     primary_stack: str
     primary: pulumi.StackReference | None
-    # Values a tier publishes for later tiers (e.g. the EKS node security group for the data tier).
-    shared: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, cfg: StackConfig, stack: str) -> RegionContext:

@@ -34,13 +34,11 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     dns = build_dns(ctx)
     compute = build_compute(ctx, network, dns)
     data = build_data(ctx, network, compute)
-    ctx.shared["data"] = data
     build_workloads(ctx, compute, data)
     traffic = build_traffic(ctx, dns, compute)
-    ctx.shared["traffic"] = traffic
-    ctx.shared["edge"] = build_edge(ctx, dns)
-    ctx.shared["backup"] = build_backup(ctx, data)
-    ctx.shared["observability"] = build_observability(ctx, compute, ctx.shared["data"], traffic)
-    ctx.shared["cost"] = build_cost(ctx, ctx.shared["observability"])
-    ctx.shared["dr"] = build_dr(ctx)
+    build_edge(ctx, dns)
+    build_backup(ctx, data)
+    observability = build_observability(ctx, compute, data, traffic)
+    build_cost(ctx, observability)
+    build_dr(ctx)
     return ctx
