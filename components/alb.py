@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.storage import secure_bucket_settings
 
 # Elastic Load Balancing accounts that write access logs in Regions opened before August 2022 (ELB user guide,
 # "Enable access logs"); newer Regions use the log-delivery service principal instead.
@@ -79,64 +80,14 @@ class RegionalAlb(PlatformComponent):
             opts=self.child(),
         )
         bucket = self.log_bucket.id
-        aws.s3.BucketPublicAccessBlock(
-            self.cname("logs-pab"),
+        secure_bucket_settings(
+            self,
+            "logs",
             region=region,
             bucket=bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.child(),
-        )
-        aws.s3.BucketOwnershipControls(
-            self.cname("logs-ownership"),
-            region=region,
-            bucket=bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=self.child(),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            self.cname("logs-sse"),
-            region=region,
-            bucket=bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-            opts=self.child(),
-        )
-        aws.s3.BucketVersioning(
-            self.cname("logs-versioning"),
-            region=region,
-            bucket=bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=self.child(),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            self.cname("logs-lifecycle"),
-            region=region,
-            bucket=bucket,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=args.access_log_retention_days
-                    ),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=self.child(),
+            expiration_days=args.access_log_retention_days,
+            lifecycle_id="expire-access-logs",
+            encryption="AES256",
         )
         policy = aws.s3.BucketPolicy(
             self.cname("logs-policy"),

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.kms import KmsKey, KmsKeyArgs
+from components.storage import secure_bucket_settings
 
 BACKUP_SERVICE = "backup.amazonaws.com"
 _MANAGED = "arn:aws:iam::aws:policy/service-role/"
@@ -392,65 +393,15 @@ class BackupTier(PlatformComponent):
             tags=self.tagged(args.tags, f"{args.name_prefix}-backup-reports"),
             opts=self.child(),
         )
-        aws.s3.BucketPublicAccessBlock(
-            self.cname("reports-pab"),
-            region=region,
-            bucket=bucket.bucket,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.child(),
-        )
-        aws.s3.BucketOwnershipControls(
-            self.cname("reports-ownership"),
-            region=region,
-            bucket=bucket.bucket,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=self.child(),
-        )
         # SSE-KMS with the AWS managed key: Backup Audit Manager writes with its service-linked role, which a
         # customer-managed key policy built by KmsKey does not name (docs/backup.md).
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            self.cname("reports-sse"),
+        secure_bucket_settings(
+            self,
+            "reports",
             region=region,
             bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms"
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=self.child(),
-        )
-        aws.s3.BucketVersioning(
-            self.cname("reports-versioning"),
-            region=region,
-            bucket=bucket.bucket,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=self.child(),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            self.cname("reports-lifecycle"),
-            region=region,
-            bucket=bucket.bucket,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-backup-reports",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=spec.retention_days),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=self.child(),
+            expiration_days=spec.retention_days,
+            lifecycle_id="expire-backup-reports",
         )
         plans = [
             aws.backup.ReportPlan(

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.storage import secure_bucket_settings
 
 ORIGIN_ID, FAILOVER_ORIGIN_ID, GROUP_ID = "api-origin", "api-failover", "api-origin-group"
 # CloudFront sends these (besides the cache-key ones) to the origin for never-cached requests. Not `Host`: the
@@ -310,69 +311,17 @@ class Cdn(PlatformComponent):
             tags=self.tagged(args.tags, f"{args.name_prefix}-cdn-logs"),
             opts=self.child(),
         )
-        aws.s3.BucketPublicAccessBlock(
-            self.cname("logs-pab"),
-            region=region,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.child(),
-        )
         # CloudFront (legacy standard logging) writes through the awslogsdelivery ACL grant it adds itself.
-        self._ownership = aws.s3.BucketOwnershipControls(
-            self.cname("logs-ownership"),
+        self._ownership = secure_bucket_settings(
+            self,
+            "logs",
             region=region,
             bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerPreferred"),
-            opts=self.child(),
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            self.cname("logs-sse"),
-            region=region,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.log_kms_key_arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=self.child(),
-        )
-        aws.s3.BucketVersioning(
-            self.cname("logs-versioning"),
-            region=region,
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=self.child(),
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            self.cname("logs-lifecycle"),
-            region=region,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-cdn-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    transitions=[
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(days=30, storage_class="STANDARD_IA")
-                    ]
-                    if args.log_retention_days > 30
-                    else None,
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.log_retention_days),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=self.child(),
+            expiration_days=args.log_retention_days,
+            lifecycle_id="expire-cdn-logs",
+            kms_key_arn=args.log_kms_key_arn,
+            object_ownership="BucketOwnerPreferred",
+            infrequent_access_after_days=30,
         )
         aws.s3.BucketPolicy(
             self.cname("logs-policy"),
