@@ -113,7 +113,7 @@ def test_stacks_budgets_carry_the_seed_limits_and_thresholds(plans):
         (("stack", "monthlyLimitUsd"), 0, "platform:cost.stack.monthlyLimitUsd", "above 0"),
         (("team", "monthlyLimitUsd"), 30000, "platform:cost", "must not have a larger budget"),
         (("team", "alertTier"), "urgent", "platform:cost.team.alertTier", "critical"),
-        (("stack", "emails"), ["x"], "platform:cost.stack.emails", "not email addresses"),
+        (("stack", "emails"), ["x"], "platform:cost.stack.emails[0]", "not an email address"),
     ],
 )
 def test_bad_cost_config_names_file_and_key(write_stacks, path, value, key, words):

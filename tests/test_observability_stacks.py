@@ -112,8 +112,8 @@ def test_stack_files_carry_the_seed_tiers_and_slas():
          "not a CloudWatch alarm period"),
         (lambda o: o["thresholds"].update(albErrorRatePercent=150),
          "platform:observability.thresholds.albErrorRatePercent", "less than or equal to 100"),
-        (lambda o: o["critical"].update(emails=["not-an-email"]), "platform:observability.critical.emails",
-         "not email addresses"),
+        (lambda o: o["critical"].update(emails=["not-an-email"]), "platform:observability.critical.emails[0]",
+         "not an email address"),
         (lambda o: o["high"].update(responseMinutes=600), "platform:observability", "must not decrease"),
     ],
 )  # fmt: skip

@@ -11,17 +11,16 @@ creates them.
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.shared import EmailAddress
 
 # AWS Budgets: a budget has at most 5 notifications; a notification has 1 SNS topic and at most 10 emails.
 MAX_NOTIFICATIONS = 5
 MAX_EMAILS = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class BudgetLevelConfig(ConfigModel):
@@ -38,7 +37,7 @@ class BudgetLevelConfig(ConfigModel):
     alert_tier: Literal["critical", "high", "medium", "low"] = Field(
         "medium", description="Alert tier whose SNS topic receives the notifications (budgets allow one topic)."
     )
-    emails: list[str] = Field(
+    emails: list[EmailAddress] = Field(
         default_factory=list, description=f"Email subscribers of every notification (at most {MAX_EMAILS})."
     )
 
@@ -64,9 +63,6 @@ class BudgetLevelConfig(ConfigModel):
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not _EMAIL.match(v)]
-        if bad:
-            raise ValueError(f"{bad} are not email addresses (name@example.com)")
         if len(value) > MAX_EMAILS:
             raise ValueError(f"{len(value)} emails; AWS Budgets allows at most {MAX_EMAILS} per notification")
         return value

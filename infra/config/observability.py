@@ -8,16 +8,15 @@ of the response budget. The Aurora replication-lag threshold is `platform:data.a
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.shared import EmailAddress
 
 TIERS = ("critical", "high", "medium", "low")
 Tier = Literal["critical", "high", "medium", "low"]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # CloudWatch: standard-resolution periods are 60 s multiples; 10 / 30 s need high-resolution metrics (none here).
 _MAX_WINDOW_SECONDS = 86400  # CloudWatch: evaluationPeriods x period <= 1 day for periods below one hour
 
@@ -31,7 +30,7 @@ class AlertTierConfig(ConfigModel):
     period_seconds: int = Field(60, description="Alarm period in seconds: a multiple of 60 (CloudWatch metrics).")
     evaluation_periods: int = Field(3, ge=1, le=1440, description="Periods evaluated (the N of 'M out of N').")
     datapoints_to_alarm: int = Field(2, ge=1, le=1440, description="Breaching periods needed (the M of 'M of N').")
-    emails: list[str] = Field(default_factory=list, description="Email subscribers of the tier's topic.")
+    emails: list[EmailAddress] = Field(default_factory=list, description="Email subscribers of the tier's topic.")
     https_endpoints: list[str] = Field(
         default_factory=list, description="HTTPS subscribers (e.g. a PagerDuty / Opsgenie integration URL)."
     )
@@ -41,14 +40,6 @@ class AlertTierConfig(ConfigModel):
     def _period(cls, value: int) -> int:
         if value < 60 or value % 60:
             raise ValueError(f"{value} is not a CloudWatch alarm period for standard metrics; use 60, 120, ... 3600")
-        return value
-
-    @field_validator("emails")
-    @classmethod
-    def _emails(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not _EMAIL.match(v)]
-        if bad:
-            raise ValueError(f"{bad} are not email addresses (name@example.com)")
         return value
 
     @field_validator("https_endpoints")

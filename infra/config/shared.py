@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from infra.config.base import ConfigModel
 
 _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"'{value}' is not an email address (name@example.com)")
+    return value
+
+
+# An email subscriber (SNS subscriptions, budget notifications).
+EmailAddress = Annotated[str, AfterValidator(_email)]
 
 
 class NamingConfig(ConfigModel):
