@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.kms import KmsKey, KmsKeyArgs
+from components.sns import Publisher, topic_policy
 from components.storage import secure_bucket_settings
 
 BACKUP_SERVICE = "backup.amazonaws.com"
@@ -328,7 +329,7 @@ class BackupTier(PlatformComponent):
             region=args.region,
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, args.account_id).apply(
-                lambda parts: json.dumps(_topic_policy(parts[0], parts[1]))
+                lambda parts: json.dumps(topic_policy(parts[0], parts[1], [Publisher("BackupPublish", BACKUP_SERVICE)]))
             ),
             opts=self.child(),
         )
@@ -429,38 +430,6 @@ class BackupTier(PlatformComponent):
             opts=self.child(depends_on=plans),
         )
         return bucket.bucket
-
-
-def _topic_policy(topic_arn: str, account: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountOwner",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": [
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                    "sns:AddPermission",
-                    "sns:RemovePermission",
-                    "sns:DeleteTopic",
-                    "sns:Subscribe",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:Publish",
-                ],
-                "Resource": topic_arn,
-            },
-            {
-                "Sid": "AwsBackupPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": BACKUP_SERVICE},
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            },
-        ],
-    }
 
 
 def _reports_bucket_policy(bucket_arn: str, account: str) -> dict:

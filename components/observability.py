@@ -18,6 +18,8 @@ from components import alarms
 from components.alarms import AlarmSpec
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.kms import KmsKey, KmsKeyArgs
+from components.sns import Publisher
+from components.sns import topic_policy as sns_topic_policy
 
 TIERS = ("critical", "high", "medium", "low")
 ROUTE53_METRICS_REGION = "us-east-1"
@@ -304,64 +306,16 @@ class Observability(PlatformComponent):
 
 
 def topic_policy(topic_arn: str, account: str) -> dict[str, Any]:
-    """Owner management, service publishers scoped to this account, and TLS-only access."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountOwnerManage",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": [
-                "sns:GetTopicAttributes",
-                "sns:SetTopicAttributes",
-                "sns:AddPermission",
-                "sns:RemovePermission",
-                "sns:DeleteTopic",
-                "sns:Subscribe",
-                "sns:ListSubscriptionsByTopic",
-                "sns:Publish",
-            ],
-            "Resource": topic_arn,
-        },
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:*:{account}:alarm:*"},
-            },
-        },
-        {
-            "Sid": "BudgetsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "budgets.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:budgets::{account}:*"},
-            },
-        },
-        {
-            "Sid": "BackupPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "backup.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-        },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": ["sns:Publish", "sns:Subscribe"],
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    ]
-    return {"Version": "2012-10-17", "Statement": statements}
+    """Alert topics: CloudWatch alarms, AWS Budgets and AWS Backup publish for this account only, over TLS."""
+    return sns_topic_policy(
+        topic_arn,
+        account,
+        [
+            Publisher("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com", f"arn:aws:cloudwatch:*:{account}:alarm:*"),
+            Publisher("BudgetsPublish", "budgets.amazonaws.com", f"arn:aws:budgets::{account}:*"),
+            Publisher("BackupPublish", "backup.amazonaws.com"),
+        ],
+    )
 
 
 def dashboard(args: ObservabilityArgs, values: dict[str, Any]) -> dict[str, Any]:

@@ -166,7 +166,11 @@ def test_vault_notifications_to_encrypted_topic_backup_may_publish(plan):
     policy = json.loads(plan.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
     backup = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "backup.amazonaws.com"}]
     assert backup and backup[0]["Action"] == "sns:Publish"
-    assert all(s.get("Principal") != "*" for s in policy["Statement"])
+    assert backup[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    # nobody else may publish; the only statement naming everyone is the TLS-only deny
+    assert all(s["Effect"] == "Deny" for s in policy["Statement"] if s.get("Principal") == "*")
+    deny = next(s for s in policy["Statement"] if s["Sid"] == "DenyInsecureTransport")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_weekly_restore_testing_of_aurora(plan):
