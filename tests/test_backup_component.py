@@ -166,7 +166,7 @@ def test_vault_notifications_to_encrypted_topic_backup_may_publish(plan):
     policy = json.loads(plan.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
     backup = [s for s in policy["Statement"] if s.get("Principal") == {"Service": "backup.amazonaws.com"}]
     assert backup and backup[0]["Action"] == "sns:Publish"
-    assert backup[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    assert backup[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == "111122223333"
     # nobody else may publish; the only statement naming everyone is the TLS-only deny
     assert all(s["Effect"] == "Deny" for s in policy["Statement"] if s.get("Principal") == "*")
     deny = next(s for s in policy["Statement"] if s["Sid"] == "DenyInsecureTransport")
