@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from infra.config.backup import BackupConfig, cron_fields
 from infra.config.errors import ConfigError
-from infra.config.fleet import load_fleet
 from infra.config.loader import parse_stack_config, platform_keys, read_stack_file
 from infra.plan.runner import REPO_ROOT
-
-PRIMARY = "Pulumi.us-east-1.yaml"
-SECONDARY = "Pulumi.eu-west-1.yaml"
+from tests.config_cases import PRIMARY, SECONDARY, Edit, assert_config_issue, set_key
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+def _set(path: str, value: Any) -> Edit:
     """Set `platform:backup.<path>`; a numeric part indexes a list (rules)."""
-
-    def edit(config: dict[str, Any]) -> None:
-        node: Any = config.setdefault("platform:backup", {})
-        *parents, last = path.split(".")
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-        node[int(last) if last.isdigit() else last] = value
-
-    return edit
+    return set_key("backup", path, value)
 
 
 # Rule indexes in the stack files: 0 every-6h, 1 continuous-pitr, 2 daily, 3 monthly-compliance.
@@ -84,12 +72,7 @@ BAD = [
 
 @pytest.mark.parametrize(("stack", "edit", "file", "key", "words"), BAD, ids=[f"{b[3]}:{b[4]}" for b in BAD])
 def test_bad_backup_config_names_file_and_key(write_stacks, stack, edit, file, key, words):
-    root = write_stacks({stack: edit})
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    matching = [i for i in caught.value.issues if i.file == file and i.key == key]
-    assert matching, f"no issue for {file} {key}: {caught.value}"
-    assert words in str(caught.value)
+    assert_config_issue(write_stacks({stack: edit}), file, key, words)
 
 
 def test_error_text_names_file_key_and_fix():
