@@ -9,6 +9,7 @@ from components.budgets import Budgets, BudgetsArgs, BudgetSpec
 from infra.config.errors import ConfigError
 from infra.config.fleet import load_fleet
 from infra.plan.runner import synthesize
+from tests.config_cases import PRIMARY, assert_config_issue
 
 BUDGET = "aws:budgets/budget:Budget"
 TOPIC = "arn:aws:sns:us-east-1:111122223333:t-alerts-medium"
@@ -118,10 +119,7 @@ def test_stacks_budgets_carry_the_seed_limits_and_thresholds(plans):
 )
 def test_bad_cost_config_names_file_and_key(write_stacks, path, value, key, words):
     root = write_stacks({"us-east-1": lambda config: config["platform:cost"][path[0]].update({path[1]: value})})
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    text = str(caught.value)
-    assert "Pulumi.us-east-1.yaml" in text and key in text and words in text
+    assert_config_issue(root, PRIMARY, key, words)
 
 
 def test_disabled_levels_are_not_created(write_stacks):

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from infra.config.errors import ConfigError
 from infra.config.fleet import load_fleet
 from infra.plan.runner import REPO_ROOT
+from tests.config_cases import PRIMARY, assert_config_issue
 
 TOPIC = "aws:sns/topic:Topic"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -119,7 +119,4 @@ def test_stack_files_carry_the_seed_tiers_and_slas():
 )  # fmt: skip
 def test_bad_observability_config_names_file_and_key(write_stacks, edit, key, words):
     root = write_stacks({"us-east-1": lambda config: edit(config["platform:observability"])})
-    with pytest.raises(ConfigError) as caught:
-        load_fleet(root)
-    text = str(caught.value)
-    assert "Pulumi.us-east-1.yaml" in text and key in text and words in text
+    assert_config_issue(root, PRIMARY, key, words)
