@@ -10,7 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
-from components.storage import secure_bucket_settings
+from components.storage import bucket_policy, secure_bucket_settings
 
 # Elastic Load Balancing accounts that write access logs in Regions opened before August 2022 (ELB user guide,
 # "Enable access logs"); newer Regions use the log-delivery service principal instead.
@@ -235,23 +235,13 @@ def _log_bucket_policy(bucket_arn: str, account: str, region: str) -> dict:
         if region in ELB_LOG_ACCOUNTS
         else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
     )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ElbAccessLogs",
-                "Effect": "Allow",
-                "Principal": writer,
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/alb/AWSLogs/{account}/*",
-            },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
+    return bucket_policy(
+        bucket_arn,
+        {
+            "Sid": "ElbAccessLogs",
+            "Effect": "Allow",
+            "Principal": writer,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/alb/AWSLogs/{account}/*",
+        },
+    )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.kms import KmsKey, KmsKeyArgs
 from components.sns import Publisher, topic_policy
-from components.storage import secure_bucket_settings
+from components.storage import bucket_policy, secure_bucket_settings
 
 BACKUP_SERVICE = "backup.amazonaws.com"
 _MANAGED = "arn:aws:iam::aws:policy/service-role/"
@@ -436,24 +436,14 @@ def _reports_bucket_policy(bucket_arn: str, account: str) -> dict:
     reports_role = (
         f"arn:aws:iam::{account}:role/aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"
     )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "BackupAuditManagerReports",
-                "Effect": "Allow",
-                "Principal": {"AWS": reports_role},
-                "Action": "s3:PutObject",
-                "Resource": f"{bucket_arn}/*",
-                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-            },
-        ],
-    }
+    return bucket_policy(
+        bucket_arn,
+        {
+            "Sid": "BackupAuditManagerReports",
+            "Effect": "Allow",
+            "Principal": {"AWS": reports_role},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        },
+    )

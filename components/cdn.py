@@ -9,7 +9,7 @@ import pulumi_aws as aws
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
-from components.storage import secure_bucket_settings
+from components.storage import bucket_policy, secure_bucket_settings
 
 ORIGIN_ID, FAILOVER_ORIGIN_ID, GROUP_ID = "api-origin", "api-failover", "api-origin-group"
 # CloudFront sends these (besides the cache-key ones) to the origin for never-cached requests. Not `Host`: the
@@ -327,24 +327,7 @@ class Cdn(PlatformComponent):
             self.cname("logs-policy"),
             region=region,
             bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps(_tls_only_policy(arn))),
+            policy=bucket.arn.apply(lambda arn: json.dumps(bucket_policy(arn))),
             opts=self.child(depends_on=[self._ownership]),
         )
         return bucket
-
-
-def _tls_only_policy(bucket_arn: str) -> dict:
-    """Deny any request to the log bucket that is not over TLS."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ],
-    }

@@ -7,7 +7,7 @@ component. Bucket policies differ per writer (ELB, CloudFront, Backup Audit Mana
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi_aws as aws
 
@@ -101,3 +101,16 @@ def secure_bucket_settings(
         opts=owner.child(),
     )
     return ownership
+
+
+def bucket_policy(bucket_arn: str, *allow: dict[str, Any]) -> dict[str, Any]:
+    """A bucket policy: the writer's `allow` statements plus a deny of every request not made over TLS."""
+    deny_insecure = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return {"Version": "2012-10-17", "Statement": [*allow, deny_insecure]}
