@@ -7,9 +7,9 @@ reject at deploy time (or accept and then fail every job for) is a config error 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 
@@ -76,11 +76,22 @@ def cron_fields(expression: str) -> list[str]:
     return fields
 
 
+def _cron(value: str) -> str:
+    cron_fields(value)
+    return value.strip()
+
+
+# A schedule field: a valid AWS cron expression (stored without surrounding spaces).
+CronExpression = Annotated[str, AfterValidator(_cron)]
+
+
 class BackupRuleConfig(ConfigModel):
     """One backup plan rule: when it runs, how long recovery points live, and whether they are copied."""
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$", description="Rule name (unique).")
-    schedule: str = Field(..., description="AWS cron expression in UTC, e.g. `cron(0 0/6 * * ? *)` (every 6 h).")
+    schedule: CronExpression = Field(
+        ..., description="AWS cron expression in UTC, e.g. `cron(0 0/6 * * ? *)` (every 6 h)."
+    )
     retention_days: int = Field(
         ...,
         ge=1,
@@ -113,12 +124,6 @@ class BackupRuleConfig(ConfigModel):
     completion_window_minutes: int = Field(
         720, ge=120, le=10080, description="Minutes a started job may run before AWS Backup cancels it."
     )
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        cron_fields(value)
-        return value.strip()
 
     @model_validator(mode="after")
     def _lifecycle(self) -> BackupRuleConfig:
@@ -202,7 +207,7 @@ class RestoreTestingConfig(ConfigModel):
     """Automated restore testing of the Aurora recovery points (seed: weekly)."""
 
     enabled: bool = Field(True, description="Create the restore testing plan and its Aurora selection.")
-    schedule: str = Field("cron(0 5 ? * SAT *)", description="AWS cron expression (UTC); seed: weekly.")
+    schedule: CronExpression = Field("cron(0 5 ? * SAT *)", description="AWS cron expression (UTC); seed: weekly.")
     start_window_hours: int = Field(24, ge=1, le=168, description="Hours a restore test may wait to start.")
     selection_window_days: int = Field(
         7, ge=1, le=365, description="Pick recovery points created within this many days."
@@ -216,12 +221,6 @@ class RestoreTestingConfig(ConfigModel):
     validation_window_hours: int = Field(
         2, ge=0, le=168, description="Hours the restored cluster is kept for validation before it is deleted."
     )
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        cron_fields(value)
-        return value.strip()
 
 
 class BackupReportConfig(ConfigModel):

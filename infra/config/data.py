@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 from infra.config.network import LogRetentionDays
@@ -17,6 +17,23 @@ GLOBAL_DATASTORE_FAMILIES = ("m5", "m6g", "m7g", "r5", "r6g", "r7g")
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 _DAY_TIME = r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d"
 _MAINT = re.compile(rf"^{_DAY_TIME}-{_DAY_TIME}$")
+
+
+def _daily_window(value: str) -> str:
+    if not _WINDOW.match(value):
+        raise ValueError(f"'{value}' is not a window like 03:00-04:00")
+    return value
+
+
+def _weekly_window(value: str) -> str:
+    if not _MAINT.match(value):
+        raise ValueError(f"'{value}' is not a window like sun:05:00-sun:06:00")
+    return value
+
+
+# Daily (backup / snapshot) and weekly (maintenance) windows in the form RDS and ElastiCache accept, UTC.
+DailyWindow = Annotated[str, AfterValidator(_daily_window)]
+WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
 
 
 class ReaderScalingConfig(ConfigModel):
@@ -41,8 +58,8 @@ class AuroraConfig(ConfigModel):
     reader_instance_class: str = Field("db.r6g.4xlarge", description="Instance class of the readers (seed).")
     readers: int = Field(2, ge=1, le=15, description="Readers in this region (primary seed: 2; secondary >= 1).")
     backup_retention_days: int = Field(35, description="Automated backup / PITR retention, 1-35 days (seed: 35).")
-    backup_window: str = Field("03:00-04:00", description="Preferred daily backup window (UTC, hh:mm-hh:mm).")
-    maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window (UTC).")
+    backup_window: DailyWindow = Field("03:00-04:00", description="Preferred daily backup window (UTC, hh:mm-hh:mm).")
+    maintenance_window: WeeklyWindow = Field("sun:05:00-sun:06:00", description="Preferred maintenance window (UTC).")
     storage_encrypted: bool = Field(
         True,
         description="Encrypt storage with this region's CMK. Turning it off is for disposable test stacks only: the "
@@ -77,20 +94,6 @@ class AuroraConfig(ConfigModel):
             raise ValueError("Aurora keeps automated backups 1 to 35 days")
         return value
 
-    @field_validator("backup_window")
-    @classmethod
-    def _bw(cls, value: str) -> str:
-        if not _WINDOW.match(value):
-            raise ValueError(f"'{value}' is not a window like 03:00-04:00")
-        return value
-
-    @field_validator("maintenance_window")
-    @classmethod
-    def _mw(cls, value: str) -> str:
-        if not _MAINT.match(value):
-            raise ValueError(f"'{value}' is not a window like sun:05:00-sun:06:00")
-        return value
-
 
 class RedisConfig(ConfigModel):
     """ElastiCache for Redis OSS, cluster mode enabled, joined to a Global Datastore."""
@@ -103,8 +106,8 @@ class RedisConfig(ConfigModel):
     auth_token: bool = Field(True, description="Require an AUTH token (needs transit encryption).")
     transit_encryption: bool = Field(True, description="TLS in transit.")
     snapshot_retention_days: int = Field(7, ge=0, le=35, description="Daily automatic snapshots kept (days).")
-    snapshot_window: str = Field("04:00-05:00", description="Daily snapshot window (UTC).")
-    maintenance_window: str = Field("sun:06:00-sun:07:00", description="Maintenance window (UTC).")
+    snapshot_window: DailyWindow = Field("04:00-05:00", description="Daily snapshot window (UTC).")
+    maintenance_window: WeeklyWindow = Field("sun:06:00-sun:07:00", description="Maintenance window (UTC).")
     maxmemory_policy: Literal["allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-ttl"] = Field(
         "allkeys-lru", description="Eviction policy (seed: least recently used)."
     )
@@ -117,13 +120,6 @@ class RedisConfig(ConfigModel):
     def _node(cls, value: str) -> str:
         if not re.match(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", value):
             raise ValueError(f"'{value}' is not an ElastiCache node type such as cache.r7g.xlarge")
-        return value
-
-    @field_validator("snapshot_window")
-    @classmethod
-    def _sw(cls, value: str) -> str:
-        if not _WINDOW.match(value):
-            raise ValueError(f"'{value}' is not a window like 04:00-05:00")
         return value
 
     @model_validator(mode="after")
