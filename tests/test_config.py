@@ -133,3 +133,14 @@ def test_real_stack_files_validate_against_the_schema():
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"config": {"platform:regionn": "x"}}, schema)
+
+
+def test_configuration_reference_is_in_sync():
+    """docs/configuration.md is exactly what `python -m infra config-docs` prints (regenerate after config changes)."""
+    from infra.config.reference import configuration_reference
+
+    committed = (REPO_ROOT / "docs" / "configuration.md").read_text()
+    assert committed.rstrip("\n") == configuration_reference().rstrip("\n"), (
+        "run: python -m infra config-docs > docs/configuration.md"
+    )
+    assert " at 0x" not in committed  # no memory addresses: the file is the same on every run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -18,6 +19,9 @@ sync). Every setting lives under the `{ns}:` namespace of a stack file `Pulumi.<
 unknown keys are errors. `python -m infra schema` prints the same as a JSON Schema.
 
 """
+
+
+_ANNOTATED = re.compile(r"(?:typing\.)?Annotated\[([^,\[\]]+), [^\[\]]*\]")
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -36,6 +40,9 @@ def _type_name(annotation: Any) -> str:
     text = (
         str(annotation) if getattr(annotation, "__args__", None) else getattr(annotation, "__name__", str(annotation))
     )
+    # Validated types (e.g. list[EmailAddress]) print as their base type: the validator's repr carries a memory
+    # address, which would make the generated file differ on every run.
+    text = _ANNOTATED.sub(r"\1", text)
     return text.replace("typing.", "").replace("NoneType", "null").replace("|", "or")
 
 
