@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.dr import catalogue
 from infra.dr.drill import Aws, DrillSettings, Refusal, Step, StepFailed, Topology, request_id
 
 LAG_METRIC = ("AWS/RDS", "AuroraGlobalDBReplicationLag")  # milliseconds, published in the secondary's Region
@@ -115,6 +116,26 @@ class State:
 
     def traffic_on_target(self) -> bool:
         return self.dns_answer_region() == self.s.target
+
+
+def drill_steps(impl: dict[str, dict[str, Any]], kind: str, src: str, dst: str, percent: int) -> list[Step]:
+    """The drill's steps, generated from the catalogue; `impl` gives each one its callbacks (all must be there)."""
+    missing = set(catalogue.names(catalogue.DRILL)) ^ set(impl)
+    if missing:
+        raise ValueError(f"drill implementation and catalogue differ: {sorted(missing)}")
+    fmt = {"src": src, "dst": dst, "percent": percent}
+    return [
+        Step(
+            c.name,
+            c.title.format(**fmt),
+            c.calls_for(kind).format(**fmt),
+            c.why,
+            after=catalogue.effective_after(c.name, catalogue.DRILL),
+            **impl[c.name],
+        )
+        for c in catalogue.CATALOGUE
+        if catalogue.DRILL in c.executors
+    ]
 
 
 def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) -> tuple[list[Step], State, dict]:
@@ -288,90 +309,26 @@ def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) ->
         if problems:
             raise StepFailed("verification failed: " + "; ".join(problems))
 
-    aurora_call = (
-        "rds.switchover_global_cluster (RPO 0: waits for the secondary to catch up)"
-        if planned
-        else "rds.failover_global_cluster(AllowDataLoss=True); last resort if it fails: "
-        "remove_from_global_cluster (detach-and-promote, see runbook)"
-    )
-    steps = [
-        Step(
-            "precheck-aurora",
-            "Aurora target available, lag within budget",
-            "rds.describe_db_clusters, "
-            "rds.describe_global_clusters, cloudwatch.get_metric_statistics(AuroraGlobalDBReplicationLag)",
-            "a switchover to an unhealthy or lagging secondary loses data or stalls",
-            precheck=pre_aurora,
-        ),
-        Step(
-            "precheck-redis",
-            "Redis secondary in sync",
-            "elasticache.describe_global_replication_groups",
-            "the Redis secondary must be associated to be promoted",
-            precheck=pre_redis,
-        ),
-        Step(
-            "precheck-eks",
-            "target node groups active",
-            "eks.describe_nodegroup (target and source)",
-            "the target must be able to take the primary's load",
-            precheck=pre_eks,
-        ),
-        Step(
-            "prewarm-capacity",
-            f"scale {dst} node groups to {s.capacity_percent}% of {src}",
-            "eks.update_nodegroup_config",
-            "capacity must be there before traffic arrives",
-            after=("precheck-aurora", "precheck-redis", "precheck-eks"),
-            done=prewarm_done,
-            action=prewarm,
-        ),
-        Step(
-            "aurora-switch",
-            f"Aurora writer -> {dst}",
-            aurora_call,
-            "the database writer must move before the application writes in the target",
-            after=("prewarm-capacity",),
-            done=st.target_is_writer,
-            action=aurora_action,
-            verify=aurora_verify,
-            cutover=True,
-        ),
-        Step(
-            "redis-promote",
-            f"Redis primary -> {dst}",
-            "elasticache.failover_global_replication_group",
-            "Region switch has no Redis step: promote the Global Datastore secondary",
-            after=("prewarm-capacity",),
-            done=lambda: st.redis_primary_region() == dst,
-            action=redis_action,
-            cutover=True,
-        ),
-        Step(
-            "traffic-shift",
-            f"traffic -> {dst}",
-            "route53.change_resource_record_sets (UPSERT api-origin failover roles / weights)",
-            "users reach the target only after its data tier is writable",
-            after=("aurora-switch", "redis-promote"),
-            done=st.traffic_on_target,
-            action=traffic_action,
-        ),
-        Step(
-            "verify",
-            "target is writer, DNS answers target, health green",
-            "rds/elasticache/route53 reads",
-            "prove the cut-over before declaring it done",
-            after=("traffic-shift",),
-            verify=verify_all,
-        ),
-        Step(
-            "reconcile-iac",
-            f"set platform:activeRegion = {dst} in every stack",
-            "Pulumi Automation API set_config on every stack (local: temp copies of the stack files)",
-            "the next `pulumi up` of every stack converges to the new writer without a commit",
-            after=("verify",),
-            done=reconcile.done,
-            action=reconcile.apply,
-        ),
-    ]
+    # What each drill step does; names, titles, order and the per-kind text come from the catalogue.
+    impl: dict[str, dict[str, Any]] = {
+        "precheck-aurora": {"precheck": pre_aurora},
+        "precheck-redis": {"precheck": pre_redis},
+        "precheck-eks": {"precheck": pre_eks},
+        "prewarm-capacity": {"done": prewarm_done, "action": prewarm},
+        "aurora-switch": {
+            "done": st.target_is_writer,
+            "action": aurora_action,
+            "verify": aurora_verify,
+            "cutover": True,
+        },
+        "redis-promote": {
+            "done": lambda: st.redis_primary_region() == dst,
+            "action": redis_action,
+            "cutover": True,
+        },
+        "traffic-shift": {"done": st.traffic_on_target, "action": traffic_action},
+        "verify": {"verify": verify_all},
+        "reconcile-iac": {"done": reconcile.done, "action": reconcile.apply},
+    }
+    steps = drill_steps(impl, s.kind, src, dst, s.capacity_percent)
     return steps, st, capacity
