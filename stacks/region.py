@@ -18,6 +18,7 @@ from stacks.dr import build_dr
 from stacks.edge import build_edge
 from stacks.network import build_network
 from stacks.observability import build_observability
+from stacks.region_switch import build_region_switch
 from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
 
@@ -41,4 +42,5 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     observability = build_observability(ctx, compute, data, traffic)
     build_cost(ctx, observability)
     build_dr(ctx)
+    build_region_switch(ctx, compute, data, dns)
     return ctx

@@ -7,6 +7,30 @@ from pydantic import Field
 from infra.config.base import ConfigModel
 
 
+class RegionSwitchConfig(ConfigModel):
+    """The AWS ARC Region switch plan generated from the drill's step catalogue (docs/dr-runbook.md)."""
+
+    enabled: bool = Field(
+        True,
+        description=(
+            "Declare the ARC Region switch plan (one per secondary Region, paired with the primary), its execution "
+            "and approver roles and the custom-action Lambdas."
+        ),
+    )
+    approval_timeout_minutes: int = Field(
+        60, ge=1, le=10080, description="How long the plan's ManualApproval step waits for an approver."
+    )
+    lambda_retry_interval_minutes: float = Field(
+        1.0, gt=0, le=60, description="ARC re-invokes a custom-action Lambda after this long until it succeeds."
+    )
+    ungraceful_minimum_success_percent: int = Field(
+        50,
+        ge=1,
+        le=100,
+        description="Unplanned (ungraceful) runs: the EKS scaling step succeeds at this percent of its target.",
+    )
+
+
 class DrConfig(ConfigModel):
     """Recovery budgets the drill report is judged against, and how the drill pre-warms and waits."""
 
@@ -36,4 +60,7 @@ class DrConfig(ConfigModel):
         None,
         pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         description="Optional S3 bucket that keeps a copy of every drill report (the audit trail); none by default.",
+    )
+    region_switch: RegionSwitchConfig = Field(
+        default_factory=RegionSwitchConfig, description="The ARC Region switch plan (same steps as the drill)."
     )

@@ -18,6 +18,7 @@ https://docs.aws.amazon.com/r53recovery/latest/dg/region-switch-plan-block.html 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 DRILL, ARC = "drill", "arc"
 GRACEFUL, UNGRACEFUL = "graceful", "ungraceful"
@@ -40,6 +41,8 @@ class CatalogueStep:
     arc_block: str | None = None  # ARC execution block type (None: not in the ARC plan)
     calls: dict[str, str] = field(default_factory=dict)  # mode -> what the drill calls
     arc_behaviour: dict[str, str] = field(default_factory=dict)  # mode -> what the ARC block does
+    # Fixed settings of the ARC block (pulumi-aws input names) that encode the graceful/ungraceful behaviour.
+    arc_config: dict[str, Any] = field(default_factory=dict)
 
     def calls_for(self, kind: str) -> str:
         return self.calls.get(mode_of(kind)) or self.calls.get(GRACEFUL, "")
@@ -95,6 +98,7 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
             UNGRACEFUL: "the same, but succeeds once minimumSuccessPercentage of the target is reached "
             "(the deactivating Region may be unreadable)",
         },
+        arc_config={"capacity_monitoring_approach": "sampledMaxInLast24Hours"},
     ),
     CatalogueStep(
         "aurora-switch",
@@ -111,6 +115,7 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
             GRACEFUL: "behavior=switchoverOnly (SwitchoverGlobalCluster, RPO 0)",
             UNGRACEFUL: "ungraceful=failover (FailoverGlobalCluster with AllowDataLoss)",
         },
+        arc_config={"behavior": "switchoverOnly", "ungracefuls": [{"ungraceful": "failover"}]},
     ),
     CatalogueStep(
         "redis-promote",
@@ -123,6 +128,7 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
             "custom action Lambda `redis_promote` in the activating Region (no ungraceful skip: "
             "an unplanned failover must promote Redis too)"
         ),
+        arc_config={"region_to_run": "activatingRegion", "handler": "redis_promote"},
     ),
     CatalogueStep(
         "traffic-shift",
@@ -155,6 +161,7 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
             "custom action Lambda `write_active_region` in the activating Region: writes the SSM parameter "
             "in every reachable Region"
         ),
+        arc_config={"region_to_run": "activatingRegion", "handler": "write_active_region"},
     ),
 )
 
