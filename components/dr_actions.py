@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.kms import KmsKey, KmsKeyArgs
 
 ACTIONS_SOURCE = Path(__file__).resolve().parents[1] / "infra" / "dr" / "actions.py"
 SCALING_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonARCRegionSwitchScalingPolicy"
@@ -69,6 +70,19 @@ class DrActions(PlatformComponent):
             lambda v: json.dumps(_role_policy(v[0], v[1], args.region, args.parameter_name, list(names.values())))
         )
         aws.iam.RolePolicy(self.cname("policy"), role=self.role.id, policy=policy, opts=self.child())
+        # The platform encrypts every log group with a CMK (policy rule logs-kms).
+        key = KmsKey(
+            self.cname("kms"),
+            KmsKeyArgs(
+                region=args.region,
+                name_prefix=args.name_prefix,
+                tags=args.tags,
+                purpose="dr-actions",
+                account_id=args.account_id,
+                service_principals=[f"logs.{args.region}.amazonaws.com"],
+            ),
+            opts=self.child(),
+        )
         code = pulumi.AssetArchive({"actions.py": pulumi.FileAsset(str(ACTIONS_SOURCE))})
         self.functions: dict[str, aws.lambda_.Function] = {}
         for step, handler in HANDLERS.items():
@@ -78,6 +92,7 @@ class DrActions(PlatformComponent):
                 region=args.region,
                 name=f"/aws/lambda/{fn_name}",
                 retention_in_days=args.log_retention_days,
+                kms_key_id=key.arn,
                 tags=self.tagged(args.tags, fn_name),
                 opts=self.child(),
             )
