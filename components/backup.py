@@ -1,8 +1,10 @@
-"""AWS Backup for one region: CMK-encrypted vault with a vault lock, a copy vault in the partner region, a plan,
-tag and ARN selections, vault notifications, weekly restore testing of Aurora and Backup Audit Manager reports.
+"""AWS Backup for one region: CMK-encrypted vault with a vault lock, the inbound copy vault that receives the partner
+region's copies, a plan, tag and ARN selections, vault notifications, weekly restore testing of Aurora and Backup
+Audit Manager reports.
 
-The copy vault lives in the PARTNER region but is created by THIS stack (pulumi-aws v7 per-resource `region`), so
-the copy actions need no reference to the partner stack and the two stacks never depend on each other in a cycle.
+Every resource is in THIS stack's region (static stability: a stack deploys while the other region is impaired).
+Cross-region copies go to the PARTNER's inbound vault, which the partner stack owns in its own region; the copy
+action names it by its deterministic ARN, so neither stack reads the other's outputs (docs/backup.md).
 """
 
 from __future__ import annotations
@@ -95,9 +97,10 @@ class BackupTierArgs(ComponentArgs):
     """Args of `BackupTier`."""
 
     account_id: Input = Field(..., description="AWS account id (key policies, bucket name, topic policy).")
-    partner_region: str = Field(..., description="Region of the copy vault (the partner stack's region).")
+    partner_region: str = Field(..., description="Region copies go to (the partner stack's region).")
     partner_name_prefix: str = Field(..., description="Physical-name prefix in the partner region.")
     source_code: str = Field(..., pattern=r"^[a-z0-9]{2,8}$", description="Region code of this region (`use1`).")
+    partner_code: str = Field(..., pattern=r"^[a-z0-9]{2,8}$", description="Region code of the partner (`euw1`).")
     tier_tag_key: str = Field("backup-tier", description="Tag key that selects resources.")
     tier_tag_value: str = Field("critical", description="Tag value that selects resources.")
     resource_arns: list[Input] = Field(default_factory=list, description="Resources selected explicitly by ARN.")
@@ -126,6 +129,11 @@ class BackupTierArgs(ComponentArgs):
         return self
 
 
+def inbound_vault_name(prefix: str, source_code: str) -> str:
+    """The vault of the region with `prefix` that receives copies from the region `source_code`."""
+    return f"{prefix}-backup-from-{source_code}"[:50]
+
+
 def _underscored(name: str) -> str:
     """Restore testing and report plan names allow letters, digits and underscores only."""
     return name.replace("-", "_").replace(".", "_")
@@ -138,7 +146,6 @@ class BackupTier(PlatformComponent):
     def __init__(self, name: str, args: BackupTierArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:backup:BackupTier", name, opts)
         region, prefix, tags = args.region, args.name_prefix, args.tags
-        partner_tags = {**tags, "region": args.partner_region}
 
         # One CMK per region: recovery points in the vault and the SNS topic (AWS Backup publishes through it).
         self.key = KmsKey(
@@ -164,36 +171,38 @@ class BackupTier(PlatformComponent):
             opts=self.child(),
         )
 
-        # Copy target in the partner region, owned by this stack (own CMK there).
+        # Inbound copy vault: receives the partner region's copies; in this region, with its own CMK.
         self.copy_key = KmsKey(
             self.cname("copy-kms"),
             KmsKeyArgs(
-                region=args.partner_region,
-                name_prefix=args.partner_name_prefix,
-                tags=partner_tags,
-                purpose=f"backup-from-{args.source_code}",
+                region=region,
+                name_prefix=prefix,
+                tags=tags,
+                purpose=f"backup-from-{args.partner_code}",
                 account_id=args.account_id,
             ),
             opts=self.child(),
         )
-        copy_name = f"{args.partner_name_prefix}-backup-from-{args.source_code}"[:50]
+        copy_name = inbound_vault_name(prefix, args.partner_code)
         self.copy_vault = aws.backup.Vault(
             self.cname("copy-vault"),
-            region=args.partner_region,
+            region=region,
             name=copy_name,
             kms_key_arn=self.copy_key.arn,
             force_destroy=False,
-            tags=self.tagged(partner_tags, copy_name, **{"backup-source-region": region}),
+            tags=self.tagged(tags, copy_name, **{"backup-source-region": args.partner_region}),
             opts=self.child(),
         )
+        # Where this region's copies go: the partner stack's inbound vault (it must exist when a copy job runs).
+        destination = inbound_vault_name(args.partner_name_prefix, args.source_code)
+        self.copy_destination_vault_arn = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: f"arn:aws:backup:{args.partner_region}:{account}:backup-vault:{destination}"
+        )
         if args.vault_lock is not None:
-            for suffix, vault, vault_region in (
-                ("vault-lock", self.vault, region),
-                ("copy-vault-lock", self.copy_vault, args.partner_region),
-            ):
+            for suffix, vault in (("vault-lock", self.vault), ("copy-vault-lock", self.copy_vault)):
                 aws.backup.VaultLockConfiguration(
                     self.cname(suffix),
-                    region=vault_region,
+                    region=region,
                     backup_vault_name=vault.name,
                     min_retention_days=args.vault_lock.min_retention_days,
                     max_retention_days=args.vault_lock.max_retention_days,
@@ -267,7 +276,7 @@ class BackupTier(PlatformComponent):
 
         self.vault_name = self.vault.name
         self.vault_arn = self.vault.arn
-        self.copy_vault_arn = self.copy_vault.arn
+        self.copy_vault_arn = self.copy_vault.arn  # the inbound vault in this region
         self.plan_id = self.plan.id
         self.plan_arn = self.plan.arn
         self.topic_arn = self.topic.arn
@@ -278,6 +287,7 @@ class BackupTier(PlatformComponent):
                 "vaultName": self.vault_name,
                 "vaultArn": self.vault_arn,
                 "copyVaultArn": self.copy_vault_arn,
+                "copyDestinationVaultArn": self.copy_destination_vault_arn,
                 "planId": self.plan_id,
                 "topicArn": self.topic_arn,
                 "roleArn": self.role_arn,
@@ -290,7 +300,7 @@ class BackupTier(PlatformComponent):
             cold = rule.cold_storage_after_days
             copy_actions = [
                 aws.backup.PlanRuleCopyActionArgs(
-                    destination_vault_arn=self.copy_vault.arn,
+                    destination_vault_arn=self.copy_destination_vault_arn,
                     lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(
                         delete_after=rule.copy_days,
                         cold_storage_after=cold,

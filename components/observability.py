@@ -80,6 +80,9 @@ class ObservabilityArgs(ComponentArgs):
     alb_arn_suffix: Input = Field(None, description="ALB `arn_suffix` (none: no ALB alarms).")
     target_group_arn_suffix: Input = Field(None, description="API target group `arn_suffix`.")
     health_check_id: Input = Field(None, description="Route 53 health check of this region (none: no alarm).")
+    route53_alarm: bool = Field(
+        True, description="Alarm on the health check (in us-east-1, with a us-east-1 topic outside us-east-1)."
+    )
     backup_alarms: bool = Field(True, description="Alarm on failed AWS Backup backup and copy jobs.")
     backup_vault_name: Input = Field(None, description="Limit the backup alarms to this vault (default: all).")
     dashboard: bool = Field(True, description="Build the operational-health dashboard.")
@@ -106,7 +109,7 @@ class Observability(PlatformComponent):
         self.topic_arns: dict[str, pulumi.Output[str]] = {tier: t.arn for tier, t in self.topics.items()}
         # The Route 53 alarm's topic: the critical one here in us-east-1, otherwise a critical twin there.
         self.route53_topic: aws.sns.Topic | None = None
-        if args.health_check_id is not None:
+        if args.health_check_id is not None and args.route53_alarm:
             if args.region == ROUTE53_METRICS_REGION:
                 self.route53_topic = self.topics["critical"]
             else:
@@ -228,7 +231,7 @@ class Observability(PlatformComponent):
                 error_rate_percent=th.alb_error_rate_percent,
                 p95_latency_ms=th.alb_p95_latency_ms,
             )
-        if args.health_check_id is not None:
+        if args.health_check_id is not None and args.route53_alarm:
             specs.append(alarms.route53_alarm(args.health_check_id, args.region, ROUTE53_METRICS_REGION))
         if args.backup_alarms:
             specs += alarms.backup_alarms(args.backup_vault_name)

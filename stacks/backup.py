@@ -1,7 +1,8 @@
-"""Backup tier: AWS Backup for this region, copying every recovery point to a vault in the partner region.
+"""Backup tier: AWS Backup for this region, copying every recovery point to the partner region's inbound vault.
 
-The copy vault is created by this stack in the partner region (pulumi-aws v7 per-resource `region`), so neither
-stack reads the other's backup outputs.
+Each stack owns, in its own region, the inbound vault that receives its partner's copies; copies are addressed to
+the partner's inbound vault by its deterministic ARN, so neither stack reads the other's outputs nor creates
+anything in the other's region (docs/backup.md, "Cross-region copies").
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def build_backup(ctx: RegionContext, data: Any) -> Backup:
             partner_region=partner,
             partner_name_prefix=name_prefix(ctx.cfg.naming.prefix, ctx.cfg.environment, partner),
             source_code=region_code(ctx.region),
+            partner_code=region_code(partner),
             tier_tag_key=BACKUP_TIER_KEY,
             tier_tag_value=cfg.tier,
             resource_arns=[data.aurora_cluster_arn],

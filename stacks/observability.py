@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.observability import AlarmThresholds, AlertTier, ObservabilityArgs
+from components.observability import ROUTE53_METRICS_REGION, AlarmThresholds, AlertTier, ObservabilityArgs
 from components.observability import Observability as ObservabilityComponent
 from infra.config.observability import TIERS
 from stacks.context import RegionContext
@@ -56,6 +56,9 @@ def build_observability(ctx: RegionContext, compute: Any, data: Any, traffic: An
             alb_arn_suffix=getattr(compute, "alb_arn_suffix", None),
             target_group_arn_suffix=getattr(compute, "target_group_arn_suffix", None),
             health_check_id=getattr(traffic, "health_check_id", None),
+            # Route 53 metrics live in us-east-1 only: by default only a us-east-1 stack alarms on them.
+            route53_alarm=cfg.route53_health_alarm == "always"
+            or (cfg.route53_health_alarm == "auto" and ctx.region == ROUTE53_METRICS_REGION),
             backup_alarms=cfg.backup_alarms,
             dashboard=cfg.dashboard,
         ),

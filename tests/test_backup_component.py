@@ -35,6 +35,7 @@ def _args(**overrides) -> BackupTierArgs:
         partner_region="eu-west-1",
         partner_name_prefix="t-prod-euw1",
         source_code="use1",
+        partner_code="euw1",
         resource_arns=[AURORA_ARN],
         rules=SEED_RULES,
         vault_lock=VaultLock(min_retention_days=7, max_retention_days=2555),
@@ -69,21 +70,21 @@ def test_vault_encrypted_with_own_region_cmk(plan):
     assert '"backup.amazonaws.com"' in key.inputs["policy"]
 
 
-def test_copy_vault_lives_in_partner_region_with_partner_cmk(plan):
+def test_inbound_copy_vault_lives_in_this_region_with_its_own_cmk(plan):
     copy = plan.one(VAULT, "backup-copy-vault")
-    assert copy.inputs["region"] == "eu-west-1"
-    assert copy.inputs["kmsKeyArn"].startswith("arn:aws:kms:eu-west-1:")
-    assert copy.inputs["name"] == "t-prod-euw1-backup-from-use1"
-    assert copy.inputs["tags"]["region"] == "eu-west-1"
-    assert plan.one("aws:kms/key:Key", "backup-copy-kms-key").inputs["region"] == "eu-west-1"
+    assert copy.inputs["region"] == "us-east-1"
+    assert copy.inputs["kmsKeyArn"].startswith("arn:aws:kms:us-east-1:")
+    assert copy.inputs["name"] == "t-prod-use1-backup-from-euw1"
+    assert copy.inputs["tags"]["backup-source-region"] == "eu-west-1"
+    assert plan.one("aws:kms/key:Key", "backup-copy-kms-key").inputs["region"] == "us-east-1"
 
 
 def test_both_vaults_locked_in_governance_mode(plan):
     locks = {lock.name: lock.inputs for lock in plan.of_type(LOCK)}
     assert set(locks) == {"backup-vault-lock", "backup-copy-vault-lock"}
     assert locks["backup-vault-lock"]["backupVaultName"] == "t-prod-use1-backup"
-    assert locks["backup-copy-vault-lock"]["backupVaultName"] == "t-prod-euw1-backup-from-use1"
-    assert locks["backup-copy-vault-lock"]["region"] == "eu-west-1"
+    assert locks["backup-copy-vault-lock"]["backupVaultName"] == "t-prod-use1-backup-from-euw1"
+    assert locks["backup-copy-vault-lock"]["region"] == "us-east-1"
     for lock in locks.values():
         assert (lock["minRetentionDays"], lock["maxRetentionDays"]) == (7, 2555)
         assert "changeableForDays" not in lock  # governance: no lock date
@@ -127,13 +128,14 @@ def test_retention_ordering_and_cold_storage_at_least_90_days_before_delete(plan
     assert retention == sorted(retention) and retention[-1] == 7 * 365
 
 
-def test_every_rule_copies_to_the_partner_region_vault(plan):
-    copy_arn = "arn:aws:backup:eu-west-1:123456789012:backup-vault:t-prod-euw1-backup-from-use1"
+def test_every_rule_copies_to_the_partners_inbound_vault_by_arn(plan):
+    # the partner stack owns it (in its region): this stack names it, never creates it
+    copy_arn = "arn:aws:backup:eu-west-1:111122223333:backup-vault:t-prod-euw1-backup-from-use1"
     for rule in _rules(plan).values():
         (action,) = rule["copyActions"]
         assert action["destinationVaultArn"] == copy_arn
         assert action["lifecycle"]["deleteAfter"] == rule["lifecycle"]["deleteAfter"]
-    assert plan.one(VAULT, "backup-copy-vault").urn in plan.one(PLAN).dependencies
+    assert "eu-west-1" not in {r.inputs.get("region") for r in plan.resources}
 
 
 def test_selections_by_tier_tag_and_explicit_aurora_arn(plan):
@@ -208,11 +210,10 @@ def test_report_plans_deliver_to_private_encrypted_tls_only_bucket(plan):
 
 
 def test_every_aws_resource_has_region_and_taggable_ones_are_tagged(plan):
-    partner = {"backup-copy-vault", "backup-copy-vault-lock", "backup-copy-kms-key", "backup-copy-kms-alias"}
     for res in plan.resources:
         if not res.type.startswith("aws:") or res.type.startswith("aws:iam/"):
             continue
-        assert res.inputs.get("region") == ("eu-west-1" if res.name in partner else "us-east-1"), res.name
+        assert res.inputs.get("region") == "us-east-1", res.name
     taggable = [r for r in plan.resources if r.type.startswith("aws:") and "tags" in r.inputs]
     assert len(taggable) >= 10
     assert all(r.inputs["tags"].get("cost-center") == "CC-1" for r in taggable)

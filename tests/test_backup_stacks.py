@@ -35,20 +35,29 @@ def test_plan_has_6h_35d_rule_copying_to_partner_region(stack):
     rules = {r["ruleName"]: r for r in backup_plan.inputs["rules"]}
     six = [r for r in rules.values() if cron_fields(r["schedule"])[1] == "0/6"]
     assert six and six[0]["lifecycle"]["deleteAfter"] == 35
-    copy_vault = plan.one(VAULT, "backup-copy-vault")
-    assert copy_vault.inputs["region"] == PARTNER[region]
+    inbound = plan.one(VAULT, "backup-copy-vault")
+    assert inbound.inputs["region"] == region  # receives the partner's copies
     for rule in rules.values():
         (action,) = rule["copyActions"]
         assert action["destinationVaultArn"].startswith(f"arn:aws:backup:{PARTNER[region]}:")
-        assert action["destinationVaultArn"].endswith(":" + copy_vault.inputs["name"])
     assert plan.outputs["backupPlanId"]
 
 
 def test_copy_vaults_do_not_collide_across_stacks(plans):
-    """Each stack owns the copy vault in its partner region: four distinct vaults, two per region."""
+    """Each stack owns its own vault and its inbound copy vault, in its own region: four distinct vaults."""
     vaults = [(v.inputs["region"], v.inputs["name"]) for p in plans.values() for v in p.of_type(VAULT)]
     assert len(set(vaults)) == 4
     assert sorted(r for r, _ in vaults) == ["eu-west-1", "eu-west-1", "us-east-1", "us-east-1"]
+
+
+def test_each_copy_action_targets_the_inbound_vault_the_partner_stack_declares(plans):
+    """Cross-stack contract without outputs: the ARN one stack computes is the vault the other creates."""
+    for stack, plan in plans.items():
+        partner = plans[PARTNER[stack]]
+        inbound = partner.one(VAULT, "backup-copy-vault").inputs
+        arn = f"arn:aws:backup:{inbound['region']}:123456789012:backup-vault:{inbound['name']}"
+        for rule in plan.one("aws:backup/plan:Plan").inputs["rules"]:
+            assert [a["destinationVaultArn"] for a in rule["copyActions"]] == [arn], stack
 
 
 def test_selections_by_tag_and_aurora_cluster_arn(stack):

@@ -69,18 +69,34 @@ def test_redis_alarms_cover_every_seed_shard_of_this_regions_group(plans):
             assert nodes == [f"{group}-{shard:04d}-{n:03d}" for n in (1, 2, 3)], stack
 
 
-def test_route53_health_alarm_is_in_us_east_1_on_a_us_east_1_topic(plans):
-    for stack, plan in plans.items():
-        alarm = _alarm(plan, "route53-health")
-        assert alarm["region"] == "us-east-1"
-        assert alarm["dimensions"] == {"HealthCheckId": plan.outputs["healthCheckId"]}
-        (action,) = alarm["alarmActions"]
-        assert action.startswith("arn:aws:sns:us-east-1:")
-        if stack == "us-east-1":
-            assert action == plan.outputs["alertTopicArns"]["critical"]
-        else:
-            twin = plan.one(TOPIC, "observability-critical-r53").inputs
-            assert twin["region"] == "us-east-1" and twin["kmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
+def test_route53_health_alarm_only_where_its_metric_lives_and_no_stack_outside_its_region(plans):
+    """`route53HealthAlarm: auto`: Route 53 metrics exist only in us-east-1, so only the us-east-1 stack alarms on
+    its health check (on its own critical topic); eu-west-1 creates nothing in us-east-1 and watches its origin
+    with the in-region ALB alarm instead."""
+    primary = plans["us-east-1"]
+    alarm = _alarm(primary, "route53-health")
+    assert alarm["region"] == "us-east-1"
+    assert alarm["dimensions"] == {"HealthCheckId": primary.outputs["healthCheckId"]}
+    assert alarm["alarmActions"] == [primary.outputs["alertTopicArns"]["critical"]]
+    secondary = plans["eu-west-1"]
+    assert not [a for a in secondary.of_type(ALARM) if a.name.endswith("route53-health")]
+    assert not [t for t in secondary.of_type(TOPIC) if t.name.endswith("critical-r53")]
+    assert "healthCheckAlarmArn" not in secondary.outputs
+    assert {a.inputs["region"] for a in secondary.of_type(ALARM)} == {"eu-west-1"}
+    assert _alarm(secondary, "alb-no-healthy-targets")["region"] == "eu-west-1"
+
+
+def test_route53_health_alarm_always_keeps_the_cross_region_twin(write_stacks):
+    from infra.plan.runner import Planner
+
+    def always(doc):
+        doc["platform:observability"]["route53HealthAlarm"] = "always"
+
+    root = write_stacks({"eu-west-1": always})
+    plan = Planner(root).plan("eu-west-1")
+    assert _alarm(plan, "route53-health")["region"] == "us-east-1"
+    twin = plan.one(TOPIC, "observability-critical-r53").inputs
+    assert twin["region"] == "us-east-1" and twin["kmsMasterKeyId"].startswith("arn:aws:kms:us-east-1:")
 
 
 def test_every_alarm_of_the_tier_has_actions_enabled_and_one_dashboard_per_region(plans):

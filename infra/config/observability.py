@@ -128,6 +128,15 @@ class ObservabilityConfig(ConfigModel):
     backup_alarms: bool = Field(
         True, description="Alarm on failed AWS Backup backup and copy jobs in this region (high tier)."
     )
+    route53_health_alarm: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description=(
+            "Alarm on this region's Route 53 health check. Its metric exists only in us-east-1, so the alarm and its "
+            "topic must live there: `auto` = only in the stack whose region is us-east-1 (no stack then creates "
+            "anything in another region); `always` = also from other regions (that stack then needs us-east-1's "
+            "control plane to deploy); `never` = none. Other regions alarm on their ALB's healthy targets."
+        ),
+    )
 
     @model_validator(mode="after")
     def _tier_order(self) -> ObservabilityConfig:

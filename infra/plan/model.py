@@ -49,7 +49,14 @@ class Plan:
             "stack": self.stack,
             "resources": [r.to_dict() for r in self.resources],
             "outputs": self.outputs,
+            "regions": self.regions(),
         }
+
+    def regions(self) -> dict[str, Any]:
+        """Where the stack's AWS resources are created (`infra/plan/regions.py`): derived, not stored."""
+        from infra.plan.regions import region_audit
+
+        return region_audit(self.resources, self.outputs.get("region"))
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,8 @@ def render_plan(plan: Plan, console: Console) -> None:
     counts.add_row("[bold]total[/]", f"[bold]{len(plan.resources)}[/]")
     console.print(counts)
 
+    render_regions(plan, console)
+
     outputs = Table(title="Stack outputs")
     outputs.add_column("name")
     outputs.add_column("value", overflow="fold")
@@ -41,6 +43,21 @@ def render_plan(plan: Plan, console: Console) -> None:
         # Values are data, not markup: `[secret]` must print as is.
         outputs.add_row(name, escape(value if isinstance(value, str) else json.dumps(value)))
     console.print(outputs)
+
+
+def render_regions(plan: Plan, console: Console) -> None:
+    """Regions the stack creates resources in, and the global control planes a change to them needs."""
+    audit = plan.regions()
+    table = Table(title=f"Regions of {plan.stack} (resources by Region; global services by control plane)")
+    table.add_column("where")
+    table.add_column("resources", justify="right")
+    table.add_column("note")
+    for region, count in audit["regional"].items():
+        note = "this stack's Region" if region == audit["stackRegion"] else "[red]another Region[/]"
+        table.add_row(region, str(count), note)
+    for service, info in audit["global"].items():
+        table.add_row(f"{service} (global)", str(info["resources"]), f"control plane in {info['controlPlaneRegion']}")
+    console.print(table)
 
 
 @dataclass
