@@ -11,6 +11,11 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.storage import bucket_policy, secure_bucket_settings
 
+# How long CloudFront tries an origin before the origin group's failover origin (attempts x timeout = 15 s); the DR
+# report's modeled read-path failover uses the same figures (infra/dr/rto.py).
+ORIGIN_CONNECTION_ATTEMPTS = 3
+ORIGIN_CONNECTION_TIMEOUT_SECONDS = 5
+
 ORIGIN_ID, FAILOVER_ORIGIN_ID, GROUP_ID = "api-origin", "api-failover", "api-origin-group"
 # CloudFront sends these (besides the cache-key ones) to the origin for never-cached requests. Not `Host`: the
 # origin's certificate names the origin domain, and CloudFront must connect with that name.
@@ -182,8 +187,8 @@ class Cdn(PlatformComponent):
             return aws.cloudfront.DistributionOriginArgs(
                 origin_id=origin_id,
                 domain_name=domain,
-                connection_attempts=3,
-                connection_timeout=5,
+                connection_attempts=ORIGIN_CONNECTION_ATTEMPTS,
+                connection_timeout=ORIGIN_CONNECTION_TIMEOUT_SECONDS,
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                     http_port=80,
                     https_port=443,

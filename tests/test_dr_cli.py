@@ -29,8 +29,9 @@ def test_unplanned_execute_without_confirmation_is_refused(capsys):
     assert "--accept-data-loss" in capsys.readouterr().out
 
 
-def test_local_planned_drill_end_to_end(plans, tmp_path, capsys):
+def test_local_planned_drill_end_to_end(plans, tmp_path, capsys, monkeypatch):
     """The acceptance command: exits 0 once every tier exports its outputs; until then refuses naming them."""
+    _reuse_session_plans(monkeypatch, plans)
     report_file = tmp_path / "report.json"
     argv = ["drill", "planned", "--from", "us-east-1", "--to", "eu-west-1", "--local", "--execute"]
     code = main([*argv, "--reports-dir", str(tmp_path / "reports"), "--json", str(report_file), "--no-replan"])
@@ -43,3 +44,65 @@ def test_local_planned_drill_end_to_end(plans, tmp_path, capsys):
     assert report["final"]["redisPrimaryRegion"] == "eu-west-1"
     assert report["final"]["trafficRegion"] == "eu-west-1"
     assert "RTO" in out and "RPO" in out
+
+
+def _reuse_session_plans(monkeypatch, plans) -> None:
+    """The stack files are the repo's: the session's plans are what `--local` would plan again (saves ~30 s)."""
+    from infra.plan.runner import Planner
+
+    original = Planner.plan
+
+    def plan(self, stack, *a, **kw):
+        return plans[stack] if not a and not kw else original(self, stack, *a, **kw)
+
+    monkeypatch.setattr(Planner, "plan", plan)
+
+
+def test_unplanned_failover_with_us_east_1_down_end_to_end(plans, tmp_path, capsys, monkeypatch):
+    """Issue 15's acceptance command: exit 0, writer, Redis and traffic in eu-west-1, nothing sent to us-east-1."""
+    _reuse_session_plans(monkeypatch, plans)
+    report_file = tmp_path / "report.json"
+    argv = ["drill", "unplanned", "--from", "us-east-1", "--to", "eu-west-1", "--local", "--execute"]
+    argv += ["--accept-data-loss", "--region-outage", "us-east-1", "--no-replan"]
+    code = main([*argv, "--reports-dir", str(tmp_path / "reports"), "--json", str(report_file)])
+    out = capsys.readouterr().out
+    report = json.loads(report_file.read_text())
+    jsonschema.validate(report, json.loads(SCHEMA_PATH.read_text()))
+    assert code == 0, out
+    assert report["final"] == {
+        "auroraWriterRegion": "eu-west-1",
+        "redisPrimaryRegion": "eu-west-1",
+        "trafficRegion": "eu-west-1",
+        "activeRegionKnob": "eu-west-1",
+    }
+    assert report["outage"]["region"] == "us-east-1" and report["outage"]["sentToFailedRegion"] == 0
+    assert report["outage"]["requestsToFailedRegion"] > 0
+    assert "route53 (global)" in report["outage"]["cut"]
+    assert report["rpo"]["seconds"] is not None and report["rto"]["seconds"] is not None
+    assert report["rto"]["modeled"]["seconds"] > report["rto"]["seconds"]
+    assert "RTO modeled for AWS" in out and "emulated outage of us-east-1" in out
+
+
+def test_planned_switchover_with_us_east_1_down_is_refused(plans, tmp_path, capsys, monkeypatch):
+    _reuse_session_plans(monkeypatch, plans)
+    argv = ["drill", "planned", "--from", "us-east-1", "--to", "eu-west-1", "--local", "--region-outage", "us-east-1"]
+    code = main([*argv, "--reports-dir", str(tmp_path / "reports"), "--json", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 3, out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["outcome"] == "refused" and "needs every Region healthy" in report["error"]
+    assert report["steps"] == []
+
+
+def test_region_outage_needs_local(capsys):
+    code = main(["drill", "unplanned", "--from", "us-east-1", "--to", "eu-west-1", "--region-outage", "us-east-1"])
+    assert code == 2
+    assert "--local" in capsys.readouterr().err
+
+
+def test_drill_toward_the_current_writer_exits_3_on_a_fresh_emulator(plans, tmp_path, capsys, monkeypatch):
+    _reuse_session_plans(monkeypatch, plans)
+    argv = ["drill", "planned", "--from", "eu-west-1", "--to", "us-east-1", "--local"]
+    code = main([*argv, "--reports-dir", str(tmp_path / "reports")])
+    assert code == 3
+    assert "already the current writer" in capsys.readouterr().out

@@ -17,9 +17,10 @@ import jsonschema
 import pytest
 import yaml
 
-from infra.dr.drill import FAIL_AFTER_ENV, Aws, DrillLock, DrillSettings, Refusal, Topology
+from infra.dr.drill import FAIL_AFTER_ENV, Aws, DrillSettings, Refusal, Topology
 from infra.dr.emulator import CREDENTIALS, Emulator
 from infra.dr.emulator.seed import seed, snapshot
+from infra.dr.lock import FleetLock
 from infra.dr.reconcile import LocalKnob, replacements
 from infra.dr.runner import SCHEMA_PATH, check_request, run_drill
 from infra.dr.steps import LAG_METRIC
@@ -45,6 +46,11 @@ SCHEMA = json.loads(SCHEMA_PATH.read_text())
 def emulator():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with Emulator() as emu:
+        # One set of drill clients for the module (making boto3 clients is the slow part), cut by the current outage;
+        # one attempt per request keeps the outage tests fast (the CLI test runs botocore's default 3).
+        emu.drill_aws = Aws(
+            emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=(emu.outages.attach,), max_attempts=1
+        )
         yield emu
 
 
@@ -54,42 +60,81 @@ def dr_plans(plans) -> dict[str, Plan]:
     return plans
 
 
-@pytest.fixture
-def env(emulator, dr_plans, tmp_path, monkeypatch):
-    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "0.03")
-    monkeypatch.delenv(FAIL_AFTER_ENV, raising=False)
+@pytest.fixture(scope="module")
+def seeded(emulator, dr_plans):
+    """Seed once per module; every test starts from a restored copy (seeding again takes seconds)."""
     emulator.reset()
     outputs = seed(emulator, dr_plans, PRIMARY)
-    return Env(emulator, outputs, tmp_path)
+    return outputs, emulator.save()
+
+
+@pytest.fixture
+def env(emulator, seeded, tmp_path, monkeypatch):
+    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "0.03")
+    monkeypatch.delenv(FAIL_AFTER_ENV, raising=False)
+    outputs, saved = seeded
+    emulator.restore(saved)
+    return Env(emulator, copy.deepcopy(outputs), tmp_path)
 
 
 class Env:
     def __init__(self, emu: Emulator, outputs, tmp: Path):
         self.emu, self.outputs, self.tmp = emu, outputs, tmp
         self.knobs: dict[str, LocalKnob] = {}
+        self.outage = None
+
+    def take_down(self, region: str) -> None:
+        """An emulated Region outage from now on (its health checks fail; the drill's requests there fail)."""
+        self.outage = self.emu.region_outage(region)
 
     def knob(self, target: str) -> LocalKnob:
         # one temp copy of the stack files per target region, kept across re-runs (resume)
         if target not in self.knobs:
-            self.knobs[target] = LocalKnob(REPO_ROOT, [PRIMARY, SECONDARY], target)
+            self.knobs[target] = LocalKnob(REPO_ROOT, [PRIMARY, SECONDARY], target, primary=PRIMARY)
         return self.knobs[target]
 
-    def drill(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, **kw):
-        settings = DrillSettings(
+    def aws(self) -> Aws:
+        return self.emu.drill_aws
+
+    def settings(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, **kw) -> DrillSettings:
+        return DrillSettings(
             kind=kind, source=source, target=target, execute=execute, poll_seconds=0.01, step_timeout_seconds=10, **kw
         )
+
+    def drill(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, **kw):
+        settings = self.settings(kind, source, target, execute, **kw)
         check_request(settings, [PRIMARY, SECONDARY])
         return run_drill(
             settings,
             Topology(self.outputs, PRIMARY),
-            Aws(self.emu.endpoint, CREDENTIALS),
+            self.aws(),
             self.knob(target),
             "local",
             reports_dir=self.tmp / "reports",
+            annotate=(lambda r: r.update(outage=self.outage.summary())) if self.outage else None,
         )
 
+    def dns_region(self) -> str | None:
+        """The Region DNS answers api-origin with (the emulator's data plane, as users would see it)."""
+        found = self.emu.dns.answer(self.outputs[PRIMARY]["apiOriginName"])
+        if found is None:
+            return None
+        for region, out in self.outputs.items():
+            regional = self.emu.dns.answer(out["regionalRecordName"])
+            if regional and set(regional[0]) & set(found[0]):
+                return region
+        return None
+
+    def primary_record(self) -> str | None:
+        records = self.emu.client("route53", PRIMARY).list_resource_record_sets(
+            HostedZoneId=self.outputs[PRIMARY]["hostedZoneId"]
+        )["ResourceRecordSets"]
+        origin = self.outputs[PRIMARY]["apiOriginName"].rstrip(".") + "."
+        primary = [r for r in records if r["Name"] == origin and r.get("Failover") == "PRIMARY"]
+        return primary[0]["SetIdentifier"] if len(primary) == 1 else None
+
     def state(self):
-        """(Aurora writer region, Redis primary region, api-origin answer region)."""
+        """(Aurora writer region, Redis primary region, Region DNS answers api-origin with)."""
         rds = self.emu.client("rds", PRIMARY)
         gc = rds.describe_global_clusters()["GlobalClusters"][0]
         writer_arn = next(m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"])
@@ -98,12 +143,7 @@ class Env:
         redis = next(
             m["ReplicationGroupRegion"] for m in ds["GlobalReplicationGroups"][0]["Members"] if m["Role"] == "PRIMARY"
         )
-        records = self.emu.client("route53", PRIMARY).list_resource_record_sets(
-            HostedZoneId=self.outputs[PRIMARY]["hostedZoneId"]
-        )["ResourceRecordSets"]
-        origin = self.outputs[PRIMARY]["apiOriginName"].rstrip(".") + "."
-        primary_record = [r for r in records if r["Name"] == origin and r.get("Failover") == "PRIMARY"]
-        return writer, redis, primary_record[0]["SetIdentifier"] if len(primary_record) == 1 else None
+        return writer, redis, self.dns_region()
 
     def desired(self, region: str) -> dict[str, int]:
         out = self.outputs[region]
@@ -118,6 +158,8 @@ class Env:
 
 def assert_on(env: Env, region: str) -> None:
     assert env.state() == (region, region, region)
+    if env.outage is None:  # the records too (under the outage the Route 53 API cannot change them)
+        assert env.primary_record() == region
 
 
 # ------------------------------------------------------------------------------------------------ happy paths
@@ -248,13 +290,21 @@ def test_failback_must_target_the_primary(env):
 
 
 # ------------------------------------------------------------------------------------------------ safety
+# (kind, Region under outage): the planned switchover with both Regions up, the unplanned failover with us-east-1 down
+SCENARIOS = [("planned", None), ("unplanned", PRIMARY)]
+
+
+@pytest.mark.parametrize(("kind", "outage"), SCENARIOS, ids=["planned", "unplanned-us-east-1-down"])
 @pytest.mark.parametrize("step", STEPS)
-def test_failure_after_each_step_then_rerun_finishes(env, monkeypatch, step):
+def test_failure_after_each_step_then_rerun_finishes(env, monkeypatch, step, kind, outage):
+    if outage:
+        env.take_down(outage)
     monkeypatch.setenv(FAIL_AFTER_ENV, step)
-    first = env.drill("planned")
+    first = env.drill(kind, accept_data_loss=True)
     assert first.exit_code == 1 and "injected failure" in first.report["error"]
+    assert first.report["rto"]["passed"] is not True and first.report["rto"]["modeled"]["passed"] is False
     monkeypatch.delenv(FAIL_AFTER_ENV)
-    second = env.drill("planned")
+    second = env.drill(kind, accept_data_loss=True)
     assert_on(env, SECONDARY)
     assert env.knob(SECONDARY).done()
     if step == "reconcile-iac":  # everything was already done: nothing left to switch
@@ -264,19 +314,101 @@ def test_failure_after_each_step_then_rerun_finishes(env, monkeypatch, step):
         outcomes = {s["name"]: s["outcome"] for s in second.report["steps"]}
         if step in ("aurora-switch", "traffic-shift"):
             assert outcomes[step] == "already-done"
+    if outage:
+        jsonschema.validate(second.report, SCHEMA)
+        assert second.report["outage"]["sentToFailedRegion"] == 0
 
 
 def test_lock_blocks_a_concurrent_drill_and_can_be_broken(env):
-    table = env.outputs[SECONDARY]["drLockTableName"]
-    other = DrillLock(Aws(env.emu.endpoint, CREDENTIALS), SECONDARY, table, "other-drill", "planned by someone else")
+    tables = {r: o["drLockTableName"] for r, o in env.outputs.items()}
+    other = FleetLock(env.aws(), tables, "other-drill", "planned by someone else")
     other.acquire()
+    assert sorted(other.held) == sorted([PRIMARY, SECONDARY])
     result = env.drill("planned")
-    assert result.exit_code == 3 and "another drill holds the lock" in result.report["error"]
+    assert result.exit_code == 3 and "another drill holds the fleet lock" in result.report["error"]
     assert_on(env, PRIMARY)
     result = env.drill("planned", break_lock=True)
     assert result.exit_code == 0
-    items = env.emu.client("dynamodb", SECONDARY).scan(TableName=table)["Items"]
-    assert items == []  # released on exit
+    for region, table in tables.items():
+        assert env.emu.client("dynamodb", region).scan(TableName=table)["Items"] == []  # released on exit
+
+
+def _redis_to(env: Env, region: str) -> None:
+    """Half-switched fleet: only the Redis primary is in `region` (both directions then have work to do)."""
+    ec = env.emu.client("elasticache", region)
+    ec.failover_global_replication_group(
+        GlobalReplicationGroupId=env.outputs[PRIMARY]["redisGlobalReplicationGroupId"],
+        PrimaryRegion=region,
+        PrimaryReplicationGroupId=env.outputs[region]["redisReplicationGroupId"],
+    )
+    import time
+
+    time.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    ("directions", "outage"),
+    [
+        ("same", None),
+        ("opposite", None),
+        ("same", PRIMARY),
+        ("opposite", PRIMARY),
+    ],
+)
+def test_exactly_one_of_two_concurrent_drills_proceeds(env, monkeypatch, directions, outage):
+    import threading
+
+    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "0.4")  # the winner holds the lock while the other tries
+    _redis_to(env, SECONDARY)
+    if outage:
+        env.take_down(outage)
+    kind = "unplanned" if outage else "planned"
+    runs = [(kind, PRIMARY, SECONDARY)]
+    runs.append(runs[0] if directions == "same" else ("failback", SECONDARY, PRIMARY))
+    results: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def go(i: int) -> None:
+        k, source, target = runs[i]
+        barrier.wait()
+        results[i] = env.drill(k, source=source, target=target, accept_data_loss=True)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    codes = sorted(r.exit_code for r in results)
+    assert codes == [0, 3], [r.report["error"] for r in results]
+    loser = next(r for r in results if r.exit_code == 3)
+    winner = next(r for r in results if r.exit_code == 0)
+    if outage and directions == "opposite":  # a drill toward the failed Region is refused before the lock
+        assert "unreachable" in loser.report["error"]
+    else:
+        assert "another drill holds the fleet lock" in loser.report["error"]
+    assert not [s for s in loser.report["steps"] if s.get("outcome") == "done"]  # the loser changed nothing
+    assert_on(env, winner.report["to"])
+
+
+def test_a_broken_lock_stops_the_drill_before_its_next_write(env, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "0.5")
+    tables = {r: o["drLockTableName"] for r, o in env.outputs.items()}
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(env.drill("planned")))
+    thread.start()
+    import time
+
+    deadline = time.monotonic() + 10
+    ddb = env.emu.client("dynamodb", SECONDARY)
+    while not ddb.scan(TableName=tables[SECONDARY])["Items"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    FleetLock(env.aws(), tables, "intruder", "someone with --break-lock").acquire(break_lock=True)
+    thread.join(timeout=30)
+    result = out[0]
+    assert result.exit_code == 1 and "no longer ours" in result.report["error"]
+    assert result.report["rto"]["passed"] is not True
 
 
 def test_emulator_extensions_follow_aws_errors(env):
@@ -323,30 +455,148 @@ def test_replanning_with_new_active_region_replaces_no_data_resource(plans, flip
     assert any("input 'name' changes" in p for p in replacements(plans, broken))
 
 
-class _RegionDown(Aws):
-    """Regional services of `down` fail to connect, as during a regional outage (Route 53 is global; see the
-    runbook's known limits for its control plane)."""
+# ------------------------------------------------------------------------------------------------ Region outage
+def test_outage_cuts_the_region_and_the_global_control_planes_at_the_transport(env):
+    from infra.dr.emulator.outage import RegionOutage
 
-    def __init__(self, endpoint, down):
-        super().__init__(endpoint, CREDENTIALS)
-        self.down = down
+    cut = RegionOutage(PRIMARY)
+    for service in ("route53", "iam", "cloudfront", "budgets", "organizations", "account", "health", "shield"):
+        assert cut.cuts(service, SECONDARY), service  # global services: their control plane is in us-east-1
+    assert cut.cuts("rds", PRIMARY) and not cut.cuts("rds", SECONDARY)
+    assert cut.cuts("sts", "aws-global") and not cut.cuts("sts", SECONDARY)  # the global STS endpoint only
+    assert not RegionOutage(SECONDARY).cuts("route53", PRIMARY)
+    assert RegionOutage("us-west-2").cuts("route53-recovery-control-config", SECONDARY)  # ARC's control plane
+    env.take_down(PRIMARY)
+    aws = env.aws()
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        aws("iam", SECONDARY).create_role(RoleName="should-not-exist", AssumeRolePolicyDocument="{}")
+    with pytest.raises(botocore.exceptions.EndpointConnectionError):
+        aws("dynamodb", PRIMARY).list_tables()
+    assert aws("dynamodb", SECONDARY).list_tables()["TableNames"]  # the survivor answers
+    # nothing reached the emulator: the role was never created
+    assert "should-not-exist" not in {r["RoleName"] for r in env.emu.client("iam", SECONDARY).list_roles()["Roles"]}
+    summary = env.outage.summary()
+    assert summary["requestsToFailedRegion"] >= 2 and summary["sentToFailedRegion"] == 0
+    assert {"iam", "dynamodb"} <= set(summary["services"])
 
-    def __call__(self, service, region):
-        if region == self.down and service != "route53":
-            return Aws("http://127.0.0.1:9", CREDENTIALS)(service, region)  # nothing listens on port 9
-        return super().__call__(service, region)
 
-
-def test_unplanned_failover_works_with_the_source_region_down(env):
-    settings = DrillSettings(
-        kind="unplanned", source=PRIMARY, target=SECONDARY, execute=True, accept_data_loss=True, poll_seconds=0.01
-    )
-    result = run_drill(
-        settings, Topology(env.outputs, PRIMARY), _RegionDown(env.emu.endpoint, PRIMARY), env.knob(SECONDARY), "local"
-    )
+def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_data_plane(env):
+    env.take_down(PRIMARY)
+    result = env.drill("unplanned", accept_data_loss=True)
     assert result.exit_code == 0, result.report["error"]
     assert_on(env, SECONDARY)
+    report = result.report
+    jsonschema.validate(report, SCHEMA)
+    assert report["final"]["auroraWriterRegion"] == SECONDARY
+    assert report["final"]["redisPrimaryRegion"] == SECONDARY
+    assert report["final"]["trafficRegion"] == SECONDARY
+    assert report["outage"]["requestsToFailedRegion"] > 0 and report["outage"]["sentToFailedRegion"] == 0
+    assert set(report["reachability"]) == {PRIMARY, "route53 API (control plane, us-east-1)"}
+    steps = {s["name"]: s for s in report["steps"]}
+    assert any(PRIMARY in r for r in steps["precheck-eks"]["skipped"])  # skipped with the reason, not failed
+    assert "health-check failover" in steps["traffic-shift"]["skipped"][0]
+    assert steps["traffic-shift"]["requestIds"] == []  # no Route 53 API call
+    assert report["rto"]["modeled"]["traffic"]["mechanism"] == "health-check"
+    assert any("Route 53 records" in p for p in report["pending"])
+    assert report["lock"]["heldIn"] == [SECONDARY] and PRIMARY in report["lock"]["unreachable"]
     # the source's capacity was unreadable: every target group was pre-warmed to its max size
-    assert result.report["capacity"]["source"] is None
-    for name, cfg in result.report["capacity"]["before"].items():
-        assert result.report["capacity"]["after"][name]["desiredSize"] == cfg["maxSize"]
+    assert report["capacity"]["source"] is None
+    for name, cfg in report["capacity"]["before"].items():
+        assert report["capacity"]["after"][name]["desiredSize"] == cfg["maxSize"]
+    # the records still name us-east-1 PRIMARY: DNS moved by health checks alone
+    assert env.primary_record() == PRIMARY
+
+
+@pytest.mark.parametrize("execute", [False, True])
+def test_planned_switchover_with_a_region_down_is_refused_before_any_write(env, execute):
+    env.take_down(PRIMARY)
+    before = json.dumps(snapshot(env.emu, env.outputs, PRIMARY), default=str, sort_keys=True)
+    result = env.drill("planned", execute=execute)
+    assert result.exit_code == 3
+    assert "needs every Region healthy" in result.report["error"] and "unplanned" in result.report["error"]
+    assert json.dumps(snapshot(env.emu, env.outputs, PRIMARY), default=str, sort_keys=True) == before
+    assert result.report["steps"] == []
+
+
+def test_the_dns_answer_follows_the_health_checks(env):
+    assert env.dns_region() == PRIMARY
+    env.take_down(SECONDARY)  # the standby going down changes nothing
+    assert env.dns_region() == PRIMARY
+    env.emu.health.region_up(SECONDARY)
+    env.take_down(PRIMARY)
+    import time
+
+    time.sleep(10 * 3 * 0.01 + 0.1)  # interval x threshold, scaled by DR_EMULATOR_TIME_SCALE
+    assert env.dns_region() == SECONDARY
+
+
+# ------------------------------------------------------------------------------------------------ modeled RTO
+def test_modeled_rto_adds_documented_aws_durations_to_the_measured_program(env):
+    from infra.dr import rto
+
+    result = env.drill("planned")
+    modeled = result.report["rto"]["modeled"]
+    ops = {t["operation"]: t for t in modeled["criticalPath"]}
+    assert "Aurora SwitchoverGlobalCluster" in ops
+    assert "Route 53 record change propagation + TTL" in ops  # planned: the records are updated
+    assert all(t["source"].startswith("https://") for t in modeled["criticalPath"])
+    aws_seconds = sum(t["seconds"] for t in modeled["criticalPath"])
+    assert modeled["seconds"] == pytest.approx(modeled["programOverheadSeconds"] + aws_seconds, abs=0.01)
+    # the planned window starts at the cut-over: Aurora (the longer of Aurora/Redis) + propagation + TTL
+    assert aws_seconds == rto.SECONDS["aurora"] + rto.SECONDS["route53-propagation"] + rto.SECONDS["route53-ttl"]
+    assert modeled["passed"] is (modeled["seconds"] <= 300)
+    # the seed's 30 s traffic failover is not met through DNS (60 s alias TTL): reported, with the CloudFront read path
+    assert modeled["traffic"]["seconds"] == 120 and modeled["traffic"]["passed"] is False
+    assert modeled["readPath"]["seconds"] == 15 and modeled["readPath"]["passed"] is True
+
+
+def test_modeled_unplanned_rto_runs_detection_beside_the_promotion(env):
+    from infra.dr import rto
+
+    env.take_down(PRIMARY)
+    modeled = env.drill("unplanned", accept_data_loss=True).report["rto"]["modeled"]
+    # unplanned: the promotion does not wait for the pre-warm; traffic waits for both and for detection + TTL
+    longest = max(rto.SECONDS["capacity"], rto.SECONDS["aurora"], 30 + rto.SECONDS["route53-ttl"])
+    assert modeled["seconds"] == pytest.approx(modeled["programOverheadSeconds"] + longest, abs=0.01)
+    assert modeled["traffic"] == {"mechanism": "health-check", "seconds": 90.0, "budgetSeconds": 30, "passed": False}
+
+
+def test_model_never_passes_a_failed_drill():
+    from infra.dr.rto import model
+
+    steps = [{"name": "traffic-shift", "after": [], "outcome": "done", "seconds": 0.1}]
+    kw = dict(
+        steps=steps, kind="planned", traffic_mechanism="record-update", scaled_capacity=False,
+        detection_seconds=30, cloudfront_attempts=3, cloudfront_timeout_seconds=5, rto_budget=300, traffic_budget=30,
+    )  # fmt: skip
+    assert model(outcome_failed=False, **kw)["passed"] is True
+    failed = model(outcome_failed=True, **kw)
+    assert failed["passed"] is False and failed["readPath"]["passed"] is False
+
+
+def test_cloudfront_origins_use_the_modeled_connection_settings(plans):
+    from components.cdn import ORIGIN_CONNECTION_ATTEMPTS, ORIGIN_CONNECTION_TIMEOUT_SECONDS
+
+    distribution = plans[PRIMARY].of_type("aws:cloudfront/distribution:Distribution")[0]
+    for origin in distribution.inputs["origins"]:
+        assert origin["connectionAttempts"] == ORIGIN_CONNECTION_ATTEMPTS
+        assert origin["connectionTimeout"] == ORIGIN_CONNECTION_TIMEOUT_SECONDS
+
+
+# ------------------------------------------------------------------------------------------------ up-front refusals
+@pytest.mark.parametrize("policy", ["latency", "geolocation"])
+def test_routing_policy_without_state_to_shift_is_refused_before_anything(env, policy):
+    settings = env.settings("planned", routing_policy=policy)
+    with pytest.raises(Refusal, match="routingPolicy is"):
+        check_request(settings, [PRIMARY, SECONDARY])
+    # and from the stacks' outputs, before any AWS write
+    before = json.dumps(snapshot(env.emu, env.outputs, PRIMARY), default=str, sort_keys=True)
+    env.outputs[SECONDARY]["routingPolicy"] = policy
+    result = run_drill(env.settings("planned"), Topology(env.outputs, PRIMARY), env.aws(), env.knob(SECONDARY), "local")
+    assert result.exit_code == 3 and "routingPolicy is" in result.report["error"]
+    assert json.dumps(snapshot(env.emu, env.outputs, PRIMARY), default=str, sort_keys=True) == before
+
+
+def test_drill_toward_the_current_writer_is_refused_on_a_fresh_emulator(env):
+    result = env.drill("planned", source=SECONDARY, target=PRIMARY)
+    assert result.exit_code == 3 and "already the current writer" in result.report["error"]

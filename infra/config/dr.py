@@ -46,6 +46,15 @@ class DrConfig(ConfigModel):
             "Aurora global replication lag is above it; an unplanned one reports the lag at cut-over against it."
         ),
     )
+    traffic_failover_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description=(
+            "Traffic failover budget in seconds (seed: global load balancer failover < 30 s); the drill report's "
+            "modeled traffic failover (health-check detection or record propagation, plus DNS TTL) is judged by it."
+        ),
+    )
     capacity_percent: int = Field(
         100,
         ge=1,

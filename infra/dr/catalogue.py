@@ -136,7 +136,10 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
         "users reach the target only after its data tier is writable",
         after=("aurora-switch", "redis-promote"),
         arc_block="Route53HealthCheck",
-        calls=_both("route53.change_resource_record_sets (UPSERT api-origin failover roles / weights)"),
+        calls=_both(
+            "route53.change_resource_record_sets (UPSERT api-origin failover roles / weights); Route 53 API "
+            "unreachable: no call, health-check failover (data plane); done = DNS answers the target"
+        ),
         arc_behaviour=_both(
             "sets the Region switch health checks of the api-origin record sets (data plane): the activating "
             "Region's healthy, the other's unhealthy"
@@ -144,11 +147,11 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
     ),
     CatalogueStep(
         "verify",
-        "target is writer, DNS answers target, health green",
+        "target is writer, Redis primary, DNS answers target",
         "prove the cut-over before declaring it done",
         after=("traffic-shift",),
         executors=frozenset({DRILL}),
-        calls=_both("rds/elasticache/route53 reads"),
+        calls=_both("rds/elasticache reads in the target Region; DNS query of api-origin (data plane)"),
     ),
     CatalogueStep(
         "reconcile-iac",

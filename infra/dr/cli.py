@@ -33,11 +33,18 @@ def register(sub) -> None:
     p.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/dr)")
     p.add_argument("--json", metavar="FILE", help="also write the report JSON to FILE")
     p.add_argument("--no-replan", action="store_true", help="--local: skip re-planning both stacks afterwards")
+    p.add_argument(
+        "--region-outage",
+        metavar="REGION",
+        help="--local: emulate the loss of REGION (every request there fails to connect; for us-east-1 also the "
+        "global control planes: Route 53 API, IAM, CloudFront, ...; see docs/dr-runbook.md)",
+    )
     p.set_defaults(func=drill_command)
 
 
 def settings_from(args, fleet) -> DrillSettings:
-    dr = fleet.stacks[fleet.primary].dr
+    primary = fleet.stacks[fleet.primary]
+    dr = primary.dr
     return DrillSettings(
         kind=args.kind,
         source=args.source,
@@ -50,6 +57,9 @@ def settings_from(args, fleet) -> DrillSettings:
         capacity_percent=dr.capacity_percent,
         step_timeout_seconds=dr.step_timeout_seconds,
         poll_seconds=dr.poll_seconds,
+        routing_policy=primary.traffic.routing_policy,
+        traffic_budget_seconds=dr.traffic_failover_seconds,
+        health_check_detection_seconds=primary.traffic.health_check.detection_seconds,
     )
 
 
@@ -66,6 +76,16 @@ def drill_command(args: argparse.Namespace) -> int:
 
     console = make_console()
     fleet = load_fleet(args.root)
+    if args.region_outage and not args.local:
+        print("error: --region-outage emulates an outage and needs --local. Fix: add --local.", file=sys.stderr)
+        return 2
+    if args.region_outage and args.region_outage not in fleet.stacks:
+        print(
+            f"error: --region-outage {args.region_outage} is not a Region of the fleet. "
+            f"Fix: use one of {', '.join(sorted(fleet.stacks))}.",
+            file=sys.stderr,
+        )
+        return 2
     settings = settings_from(args, fleet)
     reports_dir = args.reports_dir or args.root / "reports" / "dr"
     try:
@@ -75,7 +95,9 @@ def drill_command(args: argparse.Namespace) -> int:
         console.print(f"[red]refused:[/] {exc}")
         return EXIT_REFUSED
     if args.local:
-        result = run_local(args.root, settings, console, reports_dir, replan=not args.no_replan)
+        result = run_local(
+            args.root, settings, console, reports_dir, replan=not args.no_replan, outage=args.region_outage
+        )
     else:
         result = run_aws(args.root, fleet, settings, console, reports_dir)
     render(result, console)
@@ -98,8 +120,13 @@ def progress(console):
     return listener
 
 
-def run_local(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool = True) -> Result:
-    """Plan both stacks offline, seed the emulator with what they declare, run the drill against it."""
+def run_local(
+    root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool = True, outage: str | None = None
+) -> Result:
+    """Plan both stacks offline, seed the emulator with what they declare, run the drill against it.
+
+    `outage`: take that Region down in the emulator first (its health checks fail; the drill's clients get
+    connection errors for every endpoint there, see `infra/dr/emulator/outage.py`)."""
     from infra.dr.emulator import CREDENTIALS, Emulator
     from infra.dr.emulator.seed import seed
     from infra.dr.reconcile import LocalKnob, replacements
@@ -116,7 +143,16 @@ def run_local(root: Path, settings: DrillSettings, console, reports_dir: Path, r
         console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
         outputs = seed(emu, plans, planner.fleet.primary)
         topo = Topology(outputs, planner.fleet.primary)
-        knob = LocalKnob(root, stacks, settings.target)
+        knob = LocalKnob(root, stacks, settings.target, primary=planner.fleet.primary)
+        hooks: tuple = ()
+        annotate = None
+        if outage:
+            cut = emu.region_outage(outage)
+            hooks = (cut.attach,)
+            console.print(f"[yellow]emulated outage of {outage}:[/] {', '.join(cut.summary()['cut'])}")
+
+            def annotate(report: dict) -> None:
+                report["outage"] = cut.summary()
 
         def do_replan() -> list[str]:
             console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
@@ -126,12 +162,13 @@ def run_local(root: Path, settings: DrillSettings, console, reports_dir: Path, r
         return run_drill(
             settings,
             topo,
-            Aws(emu.endpoint, CREDENTIALS),
+            Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks),
             knob,
             "local",
             progress(console),
             replan=do_replan if replan else None,
             reports_dir=reports_dir,
+            annotate=annotate,
         )
 
 
@@ -186,12 +223,33 @@ def render(result: Result, console) -> None:
             f"writer: {f.get('auroraWriterRegion')}   Redis primary: {f.get('redisPrimaryRegion')}   "
             f"traffic: {f.get('trafficRegion')}   activeRegion knob: {f.get('activeRegionKnob')}"
         )
+    for s in r["steps"]:
+        for reason in s.get("skipped", []):
+            console.print(f"  [yellow]skipped[/] {s['name']}: {reason}")
+    for item in r.get("pending", []):
+        console.print(f"[yellow]pending:[/] {item}")
     if r["executed"] and r["outcome"] != "refused":
         rto, rpo = r["rto"], r["rpo"]
+
+        def verdict(passed) -> str:
+            return "pass" if passed else "FAIL" if passed is False else "n/a"
+
         console.print(
-            f"RTO {rto['seconds']}s (budget {rto['budgetSeconds']}s, {'pass' if rto['passed'] else 'FAIL'})   "
-            f"RPO {rpo['seconds']}s (budget {rpo['budgetSeconds']}s, {'pass' if rpo['passed'] else 'FAIL'})"
+            f"RTO measured {rto['seconds']}s (budget {rto['budgetSeconds']}s, {verdict(rto['passed'])})   "
+            f"RPO {rpo['seconds']}s (budget {rpo['budgetSeconds']}s, {verdict(rpo['passed'])})"
         )
+        modeled = rto.get("modeled")
+        if modeled:
+            t, reads = modeled["traffic"], modeled["readPath"]
+            console.print(
+                f"RTO modeled for AWS {modeled['seconds']}s (budget {modeled['budgetSeconds']}s, "
+                f"{verdict(modeled['passed'])}): program {modeled['programOverheadSeconds']}s + "
+                + " + ".join(f"{p['operation']} {p['seconds']:g}s" for p in modeled["criticalPath"])
+            )
+            console.print(
+                f"traffic failover modeled ({t['mechanism']}) {t['seconds']}s ({verdict(t['passed'])}), reads via "
+                f"CloudFront {reads['seconds']}s ({verdict(reads['passed'])}); budget {t['budgetSeconds']}s"
+            )
         cap = r["capacity"]
         if cap.get("before"):
             for name, before in cap["before"].items():

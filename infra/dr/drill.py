@@ -7,7 +7,6 @@ Independent steps run in parallel (thread pool, dependency order). Nothing is ev
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -32,6 +31,7 @@ REGION_OUTPUTS = (
     "auroraClusterArn",
     "redisReplicationGroupId",
     "drLockTableName",
+    "regionalRecordName",
 )
 PRIMARY_OUTPUTS = ("auroraGlobalClusterIdentifier", "redisGlobalReplicationGroupId")
 
@@ -62,6 +62,10 @@ class DrillSettings:
     capacity_percent: int = 100
     step_timeout_seconds: float = 600
     poll_seconds: float = 5.0
+    # for the up-front refusals and the modeled RTO (from the stack files; see cli.settings_from)
+    routing_policy: str = "failover"
+    traffic_budget_seconds: int = 30
+    health_check_detection_seconds: float = 30.0
     operator: str = field(default_factory=lambda: os.environ.get("USER", "unknown"))
 
 
@@ -98,11 +102,26 @@ class Topology:
 
 # ----------------------------------------------------------------------------------------------------- AWS access
 class Aws:
-    """boto3 clients per (service, region); `endpoint` points them at the emulator (same code, other URL)."""
+    """boto3 clients per (service, region); `endpoint` points them at the emulator (same code, other URL).
 
-    def __init__(self, endpoint: str | None = None, credentials: dict[str, str] | None = None):
+    `dns_server` is the (host, port) of the authoritative DNS the data-plane checks query (the emulator's; None: the
+    system resolver). `hooks` are applied to every client made (the emulator's Region outage cuts requests there).
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        credentials: dict[str, str] | None = None,
+        *,
+        dns_server: tuple[str, int] | None = None,
+        hooks: tuple[Callable[[Any], None], ...] = (),
+        max_attempts: int = 3,
+    ):
         self.endpoint = endpoint
         self.credentials = credentials or {}
+        self.dns_server = dns_server
+        self.hooks = hooks
+        self.max_attempts = max_attempts
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._session = None
@@ -116,14 +135,41 @@ class Aws:
 
             if self._session is None:
                 self._session = _shared_session()
-            self._clients[key] = self._session.client(
+            client = self._session.client(
                 service,
                 region_name=region,
                 endpoint_url=self.endpoint,
-                config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+                config=Config(
+                    retries={"max_attempts": self.max_attempts, "mode": "standard"}, connect_timeout=5, read_timeout=30
+                ),
                 **self.credentials,
             )
-            return self._clients[key]
+            for hook in self.hooks:
+                hook(client)
+            self._clients[key] = client
+            return client
+
+    def resolve(self, name: str) -> set[str]:
+        """A records of `name` through DNS (Route 53's data plane), not the Route 53 API; empty if none."""
+        import dns.exception
+        import dns.resolver
+
+        resolver = dns.resolver.Resolver(configure=self.dns_server is None)
+        if self.dns_server is not None:
+            resolver.nameservers, resolver.port = [self.dns_server[0]], self.dns_server[1]
+        resolver.lifetime = 3.0
+        try:
+            return {r.address for r in resolver.resolve(name.rstrip(".") + ".", "A")}
+        except dns.exception.DNSException:
+            return set()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A transport failure (no connection, timeout, connection dropped): the endpoint's Region looks down."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(exc, BotoConnectionError | HTTPClientError)
 
 
 _SESSION = None
@@ -141,57 +187,6 @@ def _shared_session():
 
 def request_id(response: dict[str, Any]) -> str | None:
     return response.get("ResponseMetadata", {}).get("RequestId")
-
-
-# ----------------------------------------------------------------------------------------------------- the lock
-class DrillLock:
-    """One drill at a time: a conditional DynamoDB put in the TARGET region's lock table (reachable when the old
-    primary region is down). Released on exit; `break_lock` removes a stale lock (after a crash) first."""
-
-    KEY = "platform-dr-drill"
-
-    def __init__(self, aws: Aws, region: str, table: str, drill_id: str, description: str):
-        self.aws, self.region, self.table, self.drill_id, self.description = aws, region, table, drill_id, description
-        self.held = False
-
-    def acquire(self, break_lock: bool = False) -> None:
-        ddb = self.aws("dynamodb", self.region)
-        if break_lock:
-            ddb.delete_item(TableName=self.table, Key={"lockId": {"S": self.KEY}})
-        try:
-            ddb.put_item(
-                TableName=self.table,
-                Item={
-                    "lockId": {"S": self.KEY},
-                    "drillId": {"S": self.drill_id},
-                    "description": {"S": self.description},
-                    "acquiredAt": {"S": now()},
-                },
-                ConditionExpression="attribute_not_exists(lockId)",
-            )
-        except ddb.exceptions.ConditionalCheckFailedException:
-            item = ddb.get_item(TableName=self.table, Key={"lockId": {"S": self.KEY}}).get("Item", {})
-            holder = item.get("description", {}).get("S", "?")
-            since = item.get("acquiredAt", {}).get("S", "?")
-            raise Refusal(
-                f"another drill holds the lock in {self.table} ({self.region}): {holder}, since {since}. "
-                "Wait for it to finish; if it crashed, re-run with --break-lock."
-            ) from None
-        self.held = True
-
-    def release(self) -> None:
-        if not self.held:
-            return
-        ddb = self.aws("dynamodb", self.region)
-        # (a ConditionalCheckFailed means someone broke our lock with --break-lock: nothing to release)
-        with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):
-            ddb.delete_item(
-                TableName=self.table,
-                Key={"lockId": {"S": self.KEY}},
-                ConditionExpression="drillId = :me",
-                ExpressionAttributeValues={":me": {"S": self.drill_id}},
-            )
-        self.held = False
 
 
 # ----------------------------------------------------------------------------------------------------- steps
@@ -220,7 +215,14 @@ class StepFailed(RuntimeError):
 class Engine:
     """Runs steps in dependency order; independent ones in parallel; records start/end/outcome/request ids."""
 
-    def __init__(self, steps: list[Step], settings: DrillSettings, listener: Callable[[str, Step], None]):
+    def __init__(
+        self,
+        steps: list[Step],
+        settings: DrillSettings,
+        listener: Callable[[str, Step], None],
+        guard: Callable[[], None] | None = None,
+    ):
+        self.guard = guard  # fencing: called before every action (the fleet lock is still ours)
         self.steps = {s.name: s for s in steps}
         self.order = [s.name for s in steps]
         self.settings = settings
@@ -249,6 +251,8 @@ class Engine:
             step.result["outcome"] = "already-done"
         else:
             if step.action:
+                if self.guard is not None:
+                    self.guard()
                 step.result["requestIds"] = [r for r in step.action() if r]
             self._wait(step)
             step.result["outcome"] = "done"

@@ -37,8 +37,9 @@ DATA_TYPES = {
 class LocalKnob:
     """Writes the knob into temp copies of the stack files."""
 
-    def __init__(self, root: Path, stacks: list[str], region: str):
+    def __init__(self, root: Path, stacks: list[str], region: str, primary: str | None = None):
         self.root, self.stacks, self.region = root, stacks, region
+        self.primary = primary  # no knob in a stack file means the primary's Region (the program's default)
         self.dir = Path(tempfile.mkdtemp(prefix="dr-stacks-"))
         for name in ["Pulumi.yaml", *[f"Pulumi.{s}.yaml" for s in stacks]]:
             if (root / name).exists():
@@ -48,7 +49,10 @@ class LocalKnob:
         return [self.dir / f"Pulumi.{s}.yaml" for s in self.stacks]
 
     def done(self) -> bool:
-        return all(yaml.load(f.read_text(), Loader=_LOADER)["config"].get(KEY) == self.region for f in self._files())
+        return all(
+            yaml.load(f.read_text(), Loader=_LOADER)["config"].get(KEY, self.primary) == self.region
+            for f in self._files()
+        )
 
     def apply(self) -> list[str]:
         for file in self._files():

@@ -6,6 +6,7 @@ from typing import Any
 
 from infra.dr import catalogue
 from infra.dr.drill import Aws, DrillSettings, Refusal, Step, StepFailed, Topology, request_id
+from infra.dr.reach import ROUTE53_API, Reachability
 
 LAG_METRIC = ("AWS/RDS", "AuroraGlobalDBReplicationLag")  # milliseconds, published in the secondary's Region
 
@@ -13,8 +14,15 @@ LAG_METRIC = ("AWS/RDS", "AuroraGlobalDBReplicationLag")  # milliseconds, publis
 class State:
     """Reads of the actual AWS state the steps decide on (shared by pre-checks, done() and verify)."""
 
-    def __init__(self, aws: Aws, topo: Topology, settings: DrillSettings):
+    def __init__(self, aws: Aws, topo: Topology, settings: DrillSettings, reach: Reachability | None = None):
         self.aws, self.topo, self.s = aws, topo, settings
+        self.reach = reach or Reachability()
+        self.skipped: dict[str, list[str]] = {}  # step -> checks skipped (failed Region unreachable), with reason
+        self.pending: list[str] = []  # what a re-run must still do once the failed Region answers again
+        self.traffic_mechanism = "health-check" if self.reach.route53_api_down else "record-update"
+
+    def skip(self, step: str, reason: str) -> None:
+        self.skipped.setdefault(step, []).append(reason)
 
     # Aurora ------------------------------------------------------------------------------------------------
     def global_cluster(self) -> dict[str, Any]:
@@ -86,36 +94,47 @@ class State:
 
     # Route 53 ------------------------------------------------------------------------------------------------
     def origin_records(self) -> list[dict[str, Any]]:
+        """The api-origin record set through the Route 53 API (control plane: only when it answers)."""
         out = self.topo.region(self.s.target)
         name = out["apiOriginName"].rstrip(".") + "."
         r53 = self.aws("route53", "us-east-1")
         records = r53.list_resource_record_sets(HostedZoneId=out["hostedZoneId"], StartRecordName=name)
         return [r for r in records["ResourceRecordSets"] if r["Name"] == name and r.get("SetIdentifier")]
 
-    def healthy(self, health_check_id: str) -> bool:
-        r53 = self.aws("route53", "us-east-1")
-        observations = r53.get_health_check_status(HealthCheckId=health_check_id)["HealthCheckObservations"]
-        return bool(observations) and all(o["StatusReport"]["Status"].startswith("Success") for o in observations)
-
     def dns_answer_region(self) -> str | None:
-        """The Region whose record Route 53 answers api-origin with (routing policy + health check status)."""
-        records = self.origin_records()
-        if not records:
+        """The Region DNS answers api-origin with (data plane: a DNS query, as users see it; no Route 53 API).
+
+        The answer's addresses are matched against each Region's own name `api-<region>.<zone>` (a plain alias to
+        that Region's ALB): the Region whose addresses overlap is the one serving.
+        """
+        answer = self.aws.resolve(self.topo.region(self.s.target)["apiOriginName"])
+        if not answer:
             return None
-        if any("Failover" in r for r in records):
-            ordered = sorted(records, key=lambda r: r.get("Failover") != "PRIMARY")
-            for record in ordered:
-                check = record.get("HealthCheckId")
-                if check is None or self.healthy(check):
-                    return record["SetIdentifier"]
-            return None
-        if any("Weight" in r for r in records):
-            best = max(records, key=lambda r: r.get("Weight", 0))
-            return best["SetIdentifier"] if best.get("Weight", 0) > 0 else None
+        for region, out in sorted(self.topo.outputs.items()):
+            name = out.get("regionalRecordName")
+            if name and self.aws.resolve(name) & answer:
+                return region
         return None
 
+    def records_on_target(self) -> bool:
+        """The records declare the target active (failover PRIMARY / the highest weight), as the IaC now does."""
+        records = self.origin_records()
+        mine = [r for r in records if r["SetIdentifier"] == self.s.target]
+        if not mine:
+            return False
+        if "Failover" in mine[0]:
+            return mine[0]["Failover"] == "PRIMARY"
+        top = max(r.get("Weight", 0) for r in records)
+        return mine[0].get("Weight", 0) == top and all(
+            r.get("Weight", 0) == 0 for r in records if r["SetIdentifier"] != self.s.target
+        )
+
     def traffic_on_target(self) -> bool:
-        return self.dns_answer_region() == self.s.target
+        if self.dns_answer_region() != self.s.target:
+            return False
+        if self.reach.route53_api_down:  # records cannot be read or updated now: a re-run aligns them (pending)
+            return True
+        return self.records_on_target()
 
 
 def drill_steps(impl: dict[str, dict[str, Any]], kind: str, src: str, dst: str, percent: int) -> list[Step]:
@@ -138,8 +157,10 @@ def drill_steps(impl: dict[str, dict[str, Any]], kind: str, src: str, dst: str, 
     ]
 
 
-def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) -> tuple[list[Step], State, dict]:
-    s, st = settings, State(aws, topo, settings)
+def build_steps(
+    aws: Aws, topo: Topology, settings: DrillSettings, reconcile, reach: Reachability | None = None
+) -> tuple[list[Step], State, dict]:
+    s, st = settings, State(aws, topo, settings, reach)
     src, dst = s.source, s.target
     dst_out = topo.region(dst)
     planned = s.kind != "unplanned"
@@ -190,12 +211,17 @@ def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) ->
         if bad:
             raise Refusal(f"target EKS node groups not ACTIVE in {dst}: {bad}.")
         capacity["before"] = {n: g["scalingConfig"] for n, g in groups.items()}
+        if st.reach.region_down(src):  # unplanned only (planned is refused): pre-warm to each group's max
+            st.skip("precheck-eks", f"source node groups not read: {src} unreachable ({st.reach.reason(src)})")
+            capacity["source"] = None
+            return
         try:
             source = st.nodegroups(src)
             capacity["source"] = {n: g["scalingConfig"] for n, g in source.items()}
-        except Exception as exc:  # the source Region may be down (unplanned): pre-warm to each group's max
+        except Exception as exc:  # the source Region may have gone down since the probe: pre-warm to each max
             if planned:
                 raise Refusal(f"cannot read the source node groups in {src}: {exc}") from exc
+            st.skip("precheck-eks", f"source node groups not read: {type(exc).__name__}: {exc}")
             capacity["source"] = None
 
     # ---- pre-warm ---------------------------------------------------------------------------------------------
@@ -268,25 +294,40 @@ def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) ->
         return [request_id(resp)]
 
     # ---- traffic ---------------------------------------------------------------------------------------------
+    if st.reach.route53_api_down:
+        # Static stability: no control plane. The failover records shift on their own once the failed Region's
+        # health check fails (data plane); the step's done() waits for DNS to answer the target.
+        st.skip(
+            "traffic-shift",
+            f"records not updated: Route 53 API {st.reach.reason(ROUTE53_API)}; "
+            "relying on Route 53 health-check failover (data plane)",
+        )
+        if s.execute:
+            st.pending.append(
+                f"Route 53 records still declare the old roles (API unreachable): re-run this drill, or deploy the "
+                f"traffic tier, once the Route 53 API answers and before {src}'s health check turns green again - "
+                f"otherwise DNS sends traffic back to {src}, whose database is now a read-only secondary."
+            )
+
     def traffic_action() -> list[str]:
+        if st.reach.route53_api_down:
+            return []
         records = st.origin_records()
         if not records:
             raise StepFailed(
                 f"no {dst_out['apiOriginName']} records with set identifiers in zone {dst_out['hostedZoneId']}"
             )
         changes = []
+        top = max(r.get("Weight", 0) for r in records) or 100
         for record in records:
             new = {k: v for k, v in record.items() if k not in ("ResourceRecordSetId",)}
             on_target = record["SetIdentifier"] == dst
             if "Failover" in record:
                 new["Failover"] = "PRIMARY" if on_target else "SECONDARY"
             elif "Weight" in record:
-                new["Weight"] = max(r.get("Weight", 0) for r in records) or 100 if on_target else 0
-            else:
-                raise StepFailed(
-                    f"routing policy '{dst_out['routingPolicy']}' of {dst_out['apiOriginName']} has no record state "
-                    "to shift; use failover or weighted routing (platform:traffic)"
-                )
+                new["Weight"] = top if on_target else 0
+            else:  # refused up front (runner); kept as a guard
+                raise StepFailed(f"routing policy '{dst_out['routingPolicy']}' has no record state to shift")
             changes.append({"Action": "UPSERT", "ResourceRecordSet": new})
         resp = aws("route53", "us-east-1").change_resource_record_sets(
             HostedZoneId=dst_out["hostedZoneId"],
@@ -296,6 +337,11 @@ def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) ->
 
     # ---- verify ----------------------------------------------------------------------------------------------
     def verify_all() -> None:
+        """Reads of the target Region and DNS only (works with the failed Region and the Route 53 API down).
+
+        A failover answer for the target means Route 53 sees the target healthy: it answers a SECONDARY only when
+        its check is green, and a PRIMARY whose check is red only when every record is red.
+        """
         problems = []
         if not st.target_is_writer():
             problems.append(f"Aurora writer is not {dst}")
@@ -303,9 +349,7 @@ def build_steps(aws: Aws, topo: Topology, settings: DrillSettings, reconcile) ->
             problems.append(f"Redis primary is not {dst}")
         answer = st.dns_answer_region()
         if answer != dst:
-            problems.append(f"{dst_out['apiOriginName']} answers {answer}, not {dst}")
-        if not st.healthy(dst_out["healthCheckId"]):
-            problems.append(f"health check {dst_out['healthCheckId']} of {dst} is not green")
+            problems.append(f"DNS answers {dst_out['apiOriginName']} with {answer}, not {dst}")
         if problems:
             raise StepFailed("verification failed: " + "; ".join(problems))
 

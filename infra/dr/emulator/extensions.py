@@ -17,6 +17,10 @@ Extensions (also listed in docs/dr-runbook.md):
   (status `modifying`, then the named member becomes PRIMARY), and `CreateReplicationGroup` with
   `GlobalReplicationGroupId` joining the group as a SECONDARY member.
 
+* DynamoDB `PutItem` / `UpdateItem` / `DeleteItem` run one at a time: a conditional write is atomic in DynamoDB
+  ("condition expressions ... the write succeeds only if the condition is met", Developer Guide, Condition
+  expressions), and moto's server threads would otherwise interleave two conditional puts of the drill lock.
+
 Transitions complete after `DR_EMULATOR_TRANSITION_SECONDS` (default 0.05 s) so that the drill's waits are exercised.
 """
 
@@ -40,6 +44,7 @@ EXTENSIONS = (
     "elasticache:DescribeGlobalReplicationGroups",
     "elasticache:FailoverGlobalReplicationGroup",
     "elasticache:CreateReplicationGroup(GlobalReplicationGroupId)",
+    "dynamodb:PutItem/UpdateItem/DeleteItem (atomic conditional writes)",
 )
 
 # AWS prefixes global datastore ids with a per-region-set code; we use a fixed one.
@@ -261,6 +266,17 @@ def _wrap_create_replication_group(original):
     return create_replication_group
 
 
+_item_lock = threading.Lock()
+
+
+def _atomic(original):
+    def write(self, *args, **kwargs):
+        with _item_lock:
+            return original(self, *args, **kwargs)
+
+    return write
+
+
 def install() -> None:
     """Register the extensions into moto's response classes (idempotent; call before the server starts)."""
     global _installed
@@ -274,6 +290,10 @@ def install() -> None:
     ElastiCacheResponse.create_replication_group = _wrap_create_replication_group(
         ElastiCacheResponse.create_replication_group
     )
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(DynamoHandler, name, _atomic(getattr(DynamoHandler, name)))
     _installed = True
 
 

@@ -151,17 +151,19 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 out["healthCheckId"] = r53.create_health_check(CallerReference=f"dr-{stack}", HealthCheckConfig=cfg)[
                     "HealthCheck"
                 ]["Id"]
+                emu.health.check_region[out["healthCheckId"]] = region  # the check probes this Region's ALB
             origin = (out.get("apiOriginName") or "").rstrip(".")
+            regional = (out.get("regionalRecordName") or "").rstrip(".")
             for record in plan.of_type(RECORD):
                 inputs = record.inputs
-                if inputs.get("name", "").rstrip(".") != origin or not inputs.get("setIdentifier"):
+                name = inputs.get("name", "").rstrip(".")
+                is_origin = name == origin and inputs.get("setIdentifier")
+                if not is_origin and not (regional and name == regional):
                     continue
-                rrset: dict[str, Any] = {
-                    "Name": origin + ".",
-                    "Type": inputs.get("type", "A"),
-                    "SetIdentifier": inputs["setIdentifier"],
-                }
-                if inputs.get("healthCheckId"):
+                rrset: dict[str, Any] = {"Name": name + ".", "Type": inputs.get("type", "A")}
+                if is_origin:
+                    rrset["SetIdentifier"] = inputs["setIdentifier"]
+                if inputs.get("healthCheckId") and out.get("healthCheckId"):
                     rrset["HealthCheckId"] = out["healthCheckId"]
                 if inputs.get("failoverRoutingPolicies"):
                     rrset["Failover"] = inputs["failoverRoutingPolicies"][0]["type"]
