@@ -555,9 +555,13 @@ def test_modeled_unplanned_rto_runs_detection_beside_the_promotion(env):
 
     env.take_down(PRIMARY)
     modeled = env.drill("unplanned", accept_data_loss=True).report["rto"]["modeled"]
-    # unplanned: the promotion does not wait for the pre-warm; traffic waits for both and for detection + TTL
-    longest = max(rto.SECONDS["capacity"], rto.SECONDS["aurora"], 30 + rto.SECONDS["route53-ttl"])
+    # the catalogue's order: pre-warm, then Aurora beside Redis; health-check detection + TTL (90 s) runs from the
+    # start of the window, so it adds nothing after 240 s of pre-warm and promotion
+    longest = rto.SECONDS["capacity"] + max(rto.SECONDS["aurora"], rto.SECONDS["redis"])
+    assert longest > 30 + rto.SECONDS["route53-ttl"]
     assert modeled["seconds"] == pytest.approx(modeled["programOverheadSeconds"] + longest, abs=0.01)
+    assert modeled["path"][-3:] == ["prewarm-capacity", "aurora-switch", "traffic-shift"]
+    assert {t["operation"]: t["documented"] for t in modeled["criticalPath"]}["Aurora FailoverGlobalCluster"] is False
     assert modeled["traffic"] == {"mechanism": "health-check", "seconds": 90.0, "budgetSeconds": 30, "passed": False}
 
 

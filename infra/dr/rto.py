@@ -42,7 +42,7 @@ SOURCES = {
         "alias records to an ALB carry the fixed 60 s TTL of the ELB target (Route 53 FAQ, DNS failover)",
     ),
     "route53-propagation": (
-        "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html",
+        "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html",
         "changes generally propagate to all Route 53 name servers within 60 seconds; plus the 60 s alias TTL",
     ),
     "cloudfront": (
