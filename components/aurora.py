@@ -13,9 +13,11 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.datastore import client_only_security_group, kms_secret
 from components.kms import KmsKey, KmsKeyArgs
+from components.secret_rotation import postgres_rotation_function
 
 ENGINE = "aurora-postgresql"
 PORT = 5432
+MASTER_USERNAME = "platform_admin"
 # Fields AWS changes on a switchover/failover or that only matter at creation; updating them would replace the
 # cluster, so after a DR event the next `pulumi up` must leave them alone (as terraform-aws-rds-aurora does).
 CLUSTER_IGNORE = ["globalClusterIdentifier", "replicationSourceIdentifier", "masterUsername", "masterPassword",
@@ -37,6 +39,14 @@ class AuroraArgs(ComponentArgs):
     client_security_group_id: Input = Field(..., description="The only source admitted on 5432 (EKS nodes).")
     account_id: Input = Field(..., description="AWS account id for the key policy.")
     partner_region: str | None = Field(None, description="Region the credentials secret is replicated to.")
+    master_secret_name: str = Field(
+        ..., description="Secrets Manager name of the master secret: Region-neutral, so its replica keeps it."
+    )
+    master_secret_rotation_days: int = Field(30, ge=1, le=365, description="Rotate the master secret every N days.")
+    rotation_subnet_ids: Input = Field(None, description="Primary: private subnets of the rotation function.")
+    vpc_cidr: str = Field("10.0.0.0/8", description="VPC CIDR (the rotation function's egress: 5432, 443).")
+    pgaudit_log: list[str] = Field(default_factory=lambda: ["ddl", "role"], description="pgaudit.log classes.")
+    log_retention_days: int = Field(365, description="Retention of the exported postgresql log group.")
     backup_retention_days: int = Field(35, ge=1, le=35, description="Automated backup / PITR retention.")
     backup_window: str = Field("03:00-04:00", description="Preferred backup window.")
     maintenance_window: str = Field("sun:05:00-sun:06:00", description="Preferred maintenance window.")
@@ -53,14 +63,17 @@ class AuroraArgs(ComponentArgs):
     def _role_inputs(self) -> AuroraArgs:
         if self.role == "secondary" and self.global_cluster_identifier is None:
             raise ValueError("a secondary cluster needs global_cluster_identifier")
+        if self.role == "primary" and self.rotation_subnet_ids is None:
+            raise ValueError("the primary rotates the master secret: it needs rotation_subnet_ids")
         return self
 
 
 class AuroraRegionalCluster(PlatformComponent):
     """This region's Aurora cluster (and, on the owner stack, the global cluster and master credentials).
 
-    Outputs: `cluster_identifier`, `cluster_arn`, `endpoint`, `reader_endpoint`, `global_cluster_identifier`,
-    `security_group_id`, `secret_arn` and (owner stack) `master_username` / `master_password` (secret).
+    Outputs: `cluster_identifier`, `cluster_arn`, `cluster_resource_id` (IAM database auth), `endpoint`,
+    `reader_endpoint`, `global_cluster_identifier`, `security_group_id`, `master_secret_name` and (owner stack)
+    `secret_arn`. The master password never leaves Secrets Manager and the state: it is not an output.
     """
 
     def __init__(self, name: str, args: AuroraArgs, opts: pulumi.ResourceOptions | None = None):
@@ -69,7 +82,14 @@ class AuroraRegionalCluster(PlatformComponent):
         major = args.engine_version.split(".")[0]
         key = KmsKey(
             self.cname("key"),
-            KmsKeyArgs(region=region, name_prefix=base, tags=tags, purpose="aurora", account_id=args.account_id),
+            KmsKeyArgs(
+                region=region,
+                name_prefix=base,
+                tags=tags,
+                purpose="aurora",
+                account_id=args.account_id,
+                service_principals=[f"logs.{region}.amazonaws.com"],
+            ),
             opts=self.child(),
         )
         self.kms_key_arn = key.arn
@@ -77,6 +97,7 @@ class AuroraRegionalCluster(PlatformComponent):
         self.master_username: pulumi.Output[str] | None = None
         self.master_password: pulumi.Output[str] | None = None
         self.secret_arn: pulumi.Output[str] | None = None
+        self.master_secret_name = args.master_secret_name
         if args.role == "primary":
             self.global_cluster = aws.rds.GlobalCluster(
                 self.cname("global"),
@@ -98,22 +119,8 @@ class AuroraRegionalCluster(PlatformComponent):
                 override_special="!#$%^&*()-_=+",
                 opts=self.child(),
             )
-            self.master_username = pulumi.Output.from_input("platform_admin")
+            self.master_username = pulumi.Output.from_input(MASTER_USERNAME)
             self.master_password = pulumi.Output.secret(password.result)
-            self.secret_arn = kms_secret(
-                self,
-                "master-secret",
-                region=region,
-                name=f"{base}/aurora/master",
-                description="Aurora global database master credentials",
-                kms_key_arn=key.arn,
-                value=pulumi.Output.all(self.master_username, password.result).apply(
-                    lambda v: json.dumps({"username": v[0], "password": v[1], "engine": "postgres", "port": PORT})
-                ),
-                tags=tags,
-                # the writer can move to the partner region: its credentials must be there already
-                replica_regions=[args.partner_region] if args.partner_region else None,
-            )
         else:
             global_id = args.global_cluster_identifier
 
@@ -126,12 +133,28 @@ class AuroraRegionalCluster(PlatformComponent):
             tags=self.tagged(tags, f"{base}-aurora"),
             opts=self.child(),
         )
+        rotation_sg = None
+        if args.role == "primary":
+            rotation_sg = aws.ec2.SecurityGroup(
+                self.cname("rotation-sg"),
+                region=region,
+                vpc_id=args.vpc_id,
+                description="Master-secret rotation function: PostgreSQL and the Secrets Manager endpoint only",
+                egress=[
+                    aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=port, to_port=port,
+                                                    cidr_blocks=[args.vpc_cidr], description=what)
+                    for port, what in ((PORT, "Aurora"), (443, "Secrets Manager interface endpoint"))
+                ],
+                tags=self.tagged(tags, f"{base}-aurora-rotation-sg"),
+                opts=self.child(),
+            )  # fmt: skip
         sg = client_only_security_group(
             self,
             region=region,
             vpc_id=args.vpc_id,
             port=PORT,
             client_security_group_id=args.client_security_group_id,
+            extra_client_security_group_ids=[rotation_sg.id] if rotation_sg is not None else None,
             description="Aurora: PostgreSQL from the EKS nodes only",
             rule_description="EKS nodes to Aurora",
             name=f"{base}-aurora-sg",
@@ -143,12 +166,19 @@ class AuroraRegionalCluster(PlatformComponent):
             # The family is in the name: a major-version upgrade creates a new group before the old one goes.
             name=f"{base}-aurora-pg{major}",
             family=f"aurora-postgresql{major}",
-            description="TLS only, slow-query logging",
+            description="TLS only, slow-query logging, pgaudit",
             parameters=[
                 aws.rds.ClusterParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
                 aws.rds.ClusterParameterGroupParameterArgs(
                     name="log_min_duration_statement", value=str(args.slow_query_ms)
                 ),
+                # pgaudit must be preloaded (a static parameter: applied at creation / the next reboot); the
+                # bootstrap Job then runs CREATE EXTENSION pgaudit. Its lines go to the exported postgresql log.
+                aws.rds.ClusterParameterGroupParameterArgs(
+                    name="shared_preload_libraries", value="pg_stat_statements,pgaudit", apply_method="pending-reboot"
+                ),
+                aws.rds.ClusterParameterGroupParameterArgs(name="pgaudit.log", value=",".join(args.pgaudit_log)),
+                aws.rds.ClusterParameterGroupParameterArgs(name="pgaudit.log_parameter", value="0"),
             ],
             tags=self.tagged(tags, f"{base}-aurora-params"),
             opts=self.child(),
@@ -172,6 +202,16 @@ class AuroraRegionalCluster(PlatformComponent):
             opts=self.child(),
         )
         identifier = f"{base}-aurora"
+        # RDS writes the export to this group; creating it first sets the retention and the CMK.
+        postgres_log = aws.cloudwatch.LogGroup(
+            self.cname("postgresql-log"),
+            region=region,
+            name=f"/aws/rds/cluster/{identifier}/postgresql",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=key.arn,
+            tags=self.tagged(tags, f"{identifier}-postgresql-log"),
+            opts=self.child(),
+        )
         self.cluster = aws.rds.Cluster(
             self.cname("cluster"),
             region=region,
@@ -196,8 +236,10 @@ class AuroraRegionalCluster(PlatformComponent):
             iam_database_authentication_enabled=True,
             enabled_cloudwatch_logs_exports=["postgresql"],
             tags=self.tagged(tags, identifier, **{"backup-tier": "critical"}),
-            opts=self.child(ignore_changes=CLUSTER_IGNORE),
+            opts=self.child(ignore_changes=CLUSTER_IGNORE, depends_on=[postgres_log]),
         )
+        if args.role == "primary":
+            self._master_secret(args, key.arn, rotation_sg)
         classes = [args.writer_instance_class] + [args.reader_instance_class] * args.readers
         for index, instance_class in enumerate(classes):
             aws.rds.ClusterInstance(
@@ -250,6 +292,7 @@ class AuroraRegionalCluster(PlatformComponent):
         )
         self.cluster_identifier = self.cluster.cluster_identifier
         self.cluster_arn = self.cluster.arn
+        self.cluster_resource_id = self.cluster.cluster_resource_id
         self.endpoint = self.cluster.endpoint
         self.reader_endpoint = self.cluster.reader_endpoint
         self.global_cluster_identifier = pulumi.Output.from_input(global_id)
@@ -263,3 +306,27 @@ class AuroraRegionalCluster(PlatformComponent):
                 "globalClusterIdentifier": self.global_cluster_identifier,
             }
         )
+
+    def _master_secret(self, args: AuroraArgs, key_arn: Input, rotation_sg: aws.ec2.SecurityGroup | None) -> None:
+        """Master credentials in Secrets Manager (CMK), replicated to the partner Region, rotated by the AWS
+        PostgreSQL single-user function in the VPC. RDS-managed master passwords are not supported for clusters in
+        an Aurora global database, hence Secrets Manager rotation (docs/security.md)."""
+        assert rotation_sg is not None and self.master_password is not None
+        rotation_arn = postgres_rotation_function(
+            self, region=args.region, function_name=f"{args.name_prefix}-aurora-master-rotation",
+            subnet_ids=args.rotation_subnet_ids, security_group_id=rotation_sg.id, kms_key_arn=key_arn,
+            tags=args.tags,
+        )  # fmt: skip
+        value = pulumi.Output.all(self.master_password, self.cluster.endpoint).apply(
+            lambda v: json.dumps({"engine": "postgres", "host": v[1], "port": PORT, "dbname": "postgres",
+                                  "username": MASTER_USERNAME, "password": v[0]})
+        )  # fmt: skip
+        secret = kms_secret(
+            self, "master-secret", region=args.region, name=args.master_secret_name,
+            description="Aurora global database master credentials (rotated; only the bootstrap Job reads them)",
+            kms_key_arn=key_arn, value=value, tags=args.tags,
+            rotation_lambda_arn=rotation_arn, rotation_days=args.master_secret_rotation_days,
+            # the writer can move to the partner region: its credentials must be there already
+            replica_regions=[args.partner_region] if args.partner_region else None,
+        )  # fmt: skip
+        self.secret_arn = secret.arn

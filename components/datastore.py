@@ -21,12 +21,13 @@ def client_only_security_group(
     port: int,
     client_security_group_id: Input,
     description: str,
+    extra_client_security_group_ids: list[Input] | None = None,
     rule_description: str,
     name: str,
     tags: dict[str, str],
 ) -> aws.ec2.SecurityGroup:
-    """A security group admitting TCP `port` only from `client_security_group_id`, with no egress rules
-    (a data store only answers; it opens no connections)."""
+    """A security group admitting TCP `port` only from `client_security_group_id` (and the extra client groups),
+    with no egress rules (a data store only answers; it opens no connections)."""
     return aws.ec2.SecurityGroup(
         owner.cname("sg"),
         region=region,
@@ -37,7 +38,7 @@ def client_only_security_group(
                 protocol="tcp",
                 from_port=port,
                 to_port=port,
-                security_groups=[client_security_group_id],
+                security_groups=[client_security_group_id, *(extra_client_security_group_ids or [])],
                 description=rule_description,
             )
         ],
@@ -57,10 +58,15 @@ def kms_secret(
     kms_key_arn: Input,
     value: pulumi.Output[str],
     tags: dict[str, str],
+    rotation_lambda_arn: Input | None = None,
+    rotation_days: int = 30,
     replica_regions: list[str] | None = None,
-) -> pulumi.Output[str]:
+) -> aws.secretsmanager.Secret:
     """Store the secret `value` in Secrets Manager under `kms_key_arn` (30-day recovery window, optional replicas
-    in other regions) and return the secret's ARN."""
+    in other regions), rotated every `rotation_days` by `rotation_lambda_arn`, and return the secret.
+
+    Pulumi writes only the initial value: once rotation has changed it, a refresh must not put the old one back,
+    so the version ignores later changes of `secretString`."""
     secret = aws.secretsmanager.Secret(
         owner.cname(suffix),
         region=region,
@@ -72,11 +78,22 @@ def kms_secret(
         tags=owner.tagged(tags, name.replace("/", "-")),
         opts=owner.child(),
     )
-    aws.secretsmanager.SecretVersion(
+    version = aws.secretsmanager.SecretVersion(
         owner.cname(f"{suffix}-value"),
         region=region,
         secret_id=secret.id,
         secret_string=pulumi.Output.secret(value),
-        opts=owner.child(),
+        opts=owner.child(ignore_changes=["secretString"] if rotation_lambda_arn is not None else None),
     )
-    return secret.arn
+    if rotation_lambda_arn is not None:
+        aws.secretsmanager.SecretRotation(
+            owner.cname(f"{suffix}-rotation"),
+            region=region,
+            secret_id=secret.id,
+            rotation_lambda_arn=rotation_lambda_arn,
+            rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(automatically_after_days=rotation_days),
+            # The first rotation runs at the first window, not during the deploy that creates the secret.
+            rotate_immediately=False,
+            opts=owner.child(depends_on=[version]),
+        )
+    return secret

@@ -6,16 +6,14 @@ from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
-from components.datastore import client_only_security_group, kms_secret
+from components.datastore import client_only_security_group
 from components.kms import KmsKey, KmsKeyArgs
+from components.redis_rbac import RedisUser, redis_user_group
 
 PORT = 6379
-# ElastiCache AUTH tokens: 16-128 printable characters, none of / " @ or space.
-AUTH_SPECIALS = "!&#$^<>-"
 # A Global Datastore member inherits these from the global group, and a failover moves the primary; changing them
 # from IaC would either be rejected by AWS or replace the group.
 MEMBER_IGNORE = ["engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName",
@@ -23,15 +21,16 @@ MEMBER_IGNORE = ["engine", "engineVersion", "nodeType", "numNodeGroups", "parame
 
 
 class RedisArgs(ComponentArgs):
-    """Args of `RedisCluster`. Secure defaults: CMK at rest, TLS in transit, AUTH token, Multi-AZ failover."""
+    """Args of `RedisCluster`. Secure defaults: CMK at rest, TLS in transit, per-service IAM users (RBAC), Multi-AZ."""
 
     role: Literal["primary", "secondary"] = Field(..., description="primary creates the Global Datastore.")
     global_suffix: str = Field(..., description="Global Datastore id suffix (the same in every stack).")
     global_datastore: bool = Field(True, description="Create (primary) or join (secondary) the Global Datastore.")
     global_replication_group_id: Input = Field(None, description="Secondaries: the Global Datastore to join.")
-    auth_token: Input = Field(None, description="Secondaries: the primary's AUTH token (secret).")
-    use_auth_token: bool = Field(True, description="Require an AUTH token (generated on the primary).")
-    transit_encryption: bool = Field(True, description="TLS in transit (required by AUTH and Global Datastore).")
+    users: list[RedisUser] = Field(
+        default_factory=list, description="One IAM-authenticated user per service (RBAC); the default user is off."
+    )
+    transit_encryption: bool = Field(True, description="TLS in transit (required by IAM auth and Global Datastore).")
     engine_version: str = Field("7.1", description="Redis OSS engine version.")
     node_type: str = Field("cache.r7g.xlarge", description="Node type.")
     shards: int = Field(3, ge=1, description="Node groups (shards).")
@@ -50,16 +49,16 @@ class RedisArgs(ComponentArgs):
     def _member_inputs(self) -> RedisArgs:
         if self.role == "secondary" and self.global_datastore and self.global_replication_group_id is None:
             raise ValueError("a secondary member needs global_replication_group_id")
-        if (self.use_auth_token or self.global_datastore) and not self.transit_encryption:
-            raise ValueError("AUTH tokens and Global Datastore need transit encryption")
+        if not self.transit_encryption:
+            raise ValueError("IAM-authenticated users and Global Datastore need transit encryption")
         return self
 
 
 class RedisCluster(PlatformComponent):
     """A cluster-mode replication group; the primary stack also owns the Global Datastore.
 
-    Outputs: `replication_group_id`, `configuration_endpoint`, `global_replication_group_id`, `auth_token`
-    (secret), `secret_arn`, `security_group_id`.
+    Outputs: `replication_group_id`, `replication_group_arn`, `configuration_endpoint`,
+    `global_replication_group_id`, `user_group_id`, `users` (service -> ElastiCache user), `security_group_id`.
     """
 
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
@@ -73,21 +72,9 @@ class RedisCluster(PlatformComponent):
             ),
             opts=self.child(),
         )  # fmt: skip
-        self.auth_token: pulumi.Output[str] | None = None
-        self.secret_arn: pulumi.Output[str] | None = None
-        if args.use_auth_token:
-            if args.auth_token is None:
-                token = random.RandomPassword(
-                    self.cname("auth-token"), length=64, special=True, override_special=AUTH_SPECIALS,
-                    opts=self.child(),
-                )  # fmt: skip
-                self.auth_token = pulumi.Output.secret(token.result)
-            else:
-                self.auth_token = pulumi.Output.secret(args.auth_token)
-            self.secret_arn = kms_secret(
-                self, "auth-secret", region=region, name=f"{base}/redis/auth", description="Redis AUTH token",
-                kms_key_arn=key.arn, value=self.auth_token, tags=tags,
-            )  # fmt: skip
+        self.user_group, self.users = redis_user_group(
+            self, region=region, group_id=f"{base}-redis", users=list(args.users), tags=tags
+        )
         subnets = aws.elasticache.SubnetGroup(
             self.cname("subnets"),
             region=region,
@@ -120,7 +107,8 @@ class RedisCluster(PlatformComponent):
             automatic_failover_enabled=True,
             multi_az_enabled=True,
             kms_key_id=key.arn,
-            auth_token=self.auth_token,
+            # RBAC instead of one shared AUTH token: each service authenticates as its own IAM user.
+            user_group_ids=[self.user_group.user_group_id],
             subnet_group_name=subnets.name,
             security_group_ids=[sg.id],
             snapshot_retention_limit=args.snapshot_retention_days,
@@ -185,6 +173,8 @@ class RedisCluster(PlatformComponent):
             )
             self.global_replication_group_id = datastore.global_replication_group_id
         self.replication_group_id = self.group.id
+        self.replication_group_arn = self.group.arn
+        self.user_group_id = self.user_group.user_group_id
         self.configuration_endpoint = self.group.configuration_endpoint_address
         self.security_group_id = sg.id
         self.register_outputs(
@@ -192,5 +182,6 @@ class RedisCluster(PlatformComponent):
                 "replicationGroupId": self.replication_group_id,
                 "configurationEndpoint": self.configuration_endpoint,
                 "globalReplicationGroupId": self.global_replication_group_id,
+                "userGroupId": self.user_group_id,
             }
         )

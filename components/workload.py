@@ -59,8 +59,11 @@ class WorkloadArgs(ComponentArgs):
     )
     config_data: dict[str, Input] = Field(default_factory=dict, description="ConfigMap entries (env vars).")
     secret_data: dict[str, Input] = Field(
-        default_factory=dict, description="Secret entries (env vars); pass Pulumi secrets, they stay secret."
+        default_factory=dict,
+        description="Secret entries, mounted read-only as files under `secret_mount_path` (never env vars); pass "
+        "Pulumi secrets, they stay secret. Prefer IAM authentication: the platform's services need none.",
     )
+    secret_mount_path: str = Field("/var/run/secrets/platform", pattern=r"^/", description="Secret files directory.")
     cluster_name: Input = Field(..., description="EKS cluster (pod identity association).")
     role_policy_json: Input | None = Field(None, description="Inline IAM policy of the service's role (optional).")
 
@@ -177,13 +180,25 @@ class Workload(PlatformComponent):
             immutable=False,
             opts=k8s_opts(),
         )
-        self.secret = k8s.core.v1.Secret(
-            self.cname("secret"),
-            metadata=meta(f"{svc}-credentials"),
-            type="Opaque",
-            string_data={key: pulumi.Output.secret(value) for key, value in args.secret_data.items()},
-            opts=k8s_opts(additional_secret_outputs=["stringData", "data"]),
-        )
+        # Credentials are files, not environment variables (env vars leak into child processes, crash dumps and
+        # `kubectl describe`); none at all when the service authenticates with IAM tokens.
+        self.secret: k8s.core.v1.Secret | None = None
+        volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi"))]
+        mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]
+        if args.secret_data:
+            self.secret = k8s.core.v1.Secret(
+                self.cname("secret"),
+                metadata=meta(f"{svc}-credentials"),
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value) for key, value in args.secret_data.items()},
+                opts=k8s_opts(additional_secret_outputs=["stringData", "data"]),
+            )
+            volumes.append(k8s.core.v1.VolumeArgs(
+                name="credentials",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=self.secret.metadata.name, default_mode=0o440),
+            ))  # fmt: skip
+            mounts.append(k8s.core.v1.VolumeMountArgs(name="credentials", mount_path=args.secret_mount_path,
+                                                      read_only=True))  # fmt: skip
 
         probe = k8s.core.v1.HTTPGetActionArgs
         container = k8s.core.v1.ContainerArgs(
@@ -194,9 +209,6 @@ class Workload(PlatformComponent):
             env_from=[
                 k8s.core.v1.EnvFromSourceArgs(
                     config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=self.config_map.metadata.name)
-                ),
-                k8s.core.v1.EnvFromSourceArgs(
-                    secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=self.secret.metadata.name)
                 ),
             ],
             resources=k8s.core.v1.ResourceRequirementsArgs(
@@ -228,7 +240,7 @@ class Workload(PlatformComponent):
                 capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
             ),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+            volume_mounts=mounts,
         )
         spread = [
             k8s.core.v1.TopologySpreadConstraintArgs(
@@ -272,11 +284,7 @@ class Workload(PlatformComponent):
                         ),
                         topology_spread_constraints=spread,
                         containers=[container],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")
-                            )
-                        ],
+                        volumes=volumes,
                     ),
                 ),
             ),

@@ -1,8 +1,10 @@
 """Data tier: this region's Aurora cluster in the global database and its Redis group in the Global Datastore.
 
-The primary stack owns the global resources (GlobalCluster, Global Datastore) and the credentials; a secondary
-joins them through the primary's outputs. Global identifiers carry no region code, so they stay meaningful after
-a failover moves the writer.
+The primary stack owns the global resources (GlobalCluster, Global Datastore) and the master secret (replicated to
+its partner under the same Region-neutral name); a secondary joins the global resources through the primary's
+outputs and finds the master secret by that name in its own Region. The services get no credentials: each has
+its own IAM-authenticated PostgreSQL role and ElastiCache user (docs/security.md). Global identifiers carry no
+region code, so they stay meaningful after a failover moves the writer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pulumi
 
 from components.aurora import AuroraArgs, AuroraRegionalCluster
 from components.redis import RedisArgs, RedisCluster
+from components.redis_rbac import RedisUser
 from stacks.context import RegionContext
 
 
@@ -25,19 +28,36 @@ class Data:
     redis: RedisCluster
     aurora_cluster_identifier: pulumi.Output[str]
     aurora_cluster_arn: pulumi.Output[str]
+    aurora_cluster_resource_id: pulumi.Output[str]
     aurora_endpoint: pulumi.Output[str]
     aurora_reader_endpoint: pulumi.Output[str]
-    aurora_master_username: Any
-    aurora_master_password: Any
+    aurora_master_secret_name: str
     redis_replication_group_id: pulumi.Output[str]
+    redis_replication_group_arn: pulumi.Output[str]
     redis_configuration_endpoint: pulumi.Output[str]
-    redis_auth_token: Any
+    redis_user_ids: dict[str, pulumi.Output[str]]
+    redis_user_arns: dict[str, pulumi.Output[str]]
 
 
 def global_names(ctx: RegionContext) -> tuple[str, str]:
     """(Aurora global cluster id, Redis Global Datastore suffix): the same from every stack."""
     stem = f"{ctx.cfg.naming.prefix}-{ctx.cfg.environment}"
     return f"{stem}-aurora-global", f"{stem}-redis"
+
+
+def master_secret_name(ctx: RegionContext) -> str:
+    """The master secret's name, the same in every Region (a Secrets Manager replica keeps its primary's name)."""
+    return f"{ctx.cfg.naming.prefix}-{ctx.cfg.environment}/aurora/master"
+
+
+def redis_users(ctx: RegionContext) -> list[RedisUser]:
+    """One ElastiCache user per service that uses the cache: id `<base>-<service>`, keys `<prefix>:*`."""
+    return [
+        RedisUser(service=svc.name, user_id=f"{ctx.base}-{svc.name}", key_prefix=svc.cache_prefix,
+                  access=svc.cache.access)  # type: ignore[arg-type]
+        for svc in ctx.cfg.workloads.services
+        if svc.cache.access != "none"
+    ]  # fmt: skip
 
 
 def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
@@ -65,6 +85,12 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
             client_security_group_id=compute.node_security_group_id,
             account_id=ctx.account_id,
             partner_region=ctx.cfg.partner_stack if primary else None,
+            master_secret_name=master_secret_name(ctx),
+            master_secret_rotation_days=a.master_secret_rotation_days,
+            rotation_subnet_ids=network.private_subnet_ids if primary else None,
+            vpc_cidr=ctx.cfg.network.cidr,
+            pgaudit_log=list(a.pgaudit_log),
+            log_retention_days=a.log_retention_days,
             backup_retention_days=a.backup_retention_days,
             backup_window=a.backup_window,
             maintenance_window=a.maintenance_window,
@@ -91,9 +117,7 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
             global_replication_group_id=None
             if primary or not r.global_datastore
             else ctx.from_primary("redisGlobalReplicationGroupId"),
-            # Members of one Global Datastore share the primary's AUTH token.
-            auth_token=None if primary or not r.auth_token else ctx.from_primary("redisAuthToken"),
-            use_auth_token=r.auth_token,
+            users=redis_users(ctx),
             transit_encryption=r.transit_encryption,
             engine_version=r.engine_version,
             node_type=r.node_type,
@@ -111,23 +135,20 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
         ),
         opts=ctx.opts(),
     )
-    if primary:
-        username, password = aurora.master_username, aurora.master_password
-    else:
-        username = ctx.from_primary("auroraMasterUsername")
-        password = pulumi.Output.secret(ctx.from_primary("auroraMasterPassword"))
     data = Data(
         aurora=aurora,
         redis=redis,
         aurora_cluster_identifier=aurora.cluster_identifier,
         aurora_cluster_arn=aurora.cluster_arn,
+        aurora_cluster_resource_id=aurora.cluster_resource_id,
         aurora_endpoint=aurora.endpoint,
         aurora_reader_endpoint=aurora.reader_endpoint,
-        aurora_master_username=username,
-        aurora_master_password=password,
+        aurora_master_secret_name=master_secret_name(ctx),
         redis_replication_group_id=redis.replication_group_id,
+        redis_replication_group_arn=redis.replication_group_arn,
         redis_configuration_endpoint=redis.configuration_endpoint,
-        redis_auth_token=redis.auth_token,
+        redis_user_ids={svc: user.user_id for svc, user in redis.users.items()},
+        redis_user_arns={svc: user.arn for svc, user in redis.users.items()},
     )
     _export(ctx, data)
     return data
@@ -140,23 +161,12 @@ def _export(ctx: RegionContext, data: Data) -> None:
     pulumi.export("auroraReaderEndpoint", data.aurora_reader_endpoint)
     pulumi.export("redisReplicationGroupId", data.redis_replication_group_id)
     pulumi.export("redisConfigurationEndpoint", data.redis_configuration_endpoint)
-    if data.redis.secret_arn is not None:
-        pulumi.export("redisAuthSecretArn", data.redis.secret_arn)
-    if not ctx.cfg.is_primary:
-        # The primary replicates the credentials secret here: same name, this region in the ARN.
-        pulumi.export(
-            "auroraMasterSecretArn",
-            ctx.from_primary("auroraMasterSecretArn").apply(
-                lambda arn: arn.replace(f":{ctx.primary_region}:", f":{ctx.region}:")
-            ),
-        )
-    else:
-        # Secondaries join these; the credentials stay Pulumi secrets (encrypted in state and in outputs).
+    pulumi.export("redisUserGroupId", data.redis.user_group_id)
+    # The name only: every Region holds the secret (the primary's, or its replica) under it. No credential is
+    # ever an output, so no StackReference can hand one out.
+    pulumi.export("auroraMasterSecretName", data.aurora_master_secret_name)
+    if ctx.cfg.is_primary:
         pulumi.export("auroraGlobalClusterIdentifier", data.aurora.global_cluster_identifier)
         pulumi.export("auroraMasterSecretArn", data.aurora.secret_arn)
-        pulumi.export("auroraMasterUsername", data.aurora_master_username)
-        pulumi.export("auroraMasterPassword", data.aurora_master_password)
         if data.redis.global_replication_group_id is not None:
             pulumi.export("redisGlobalReplicationGroupId", data.redis.global_replication_group_id)
-        if data.redis_auth_token is not None:
-            pulumi.export("redisAuthToken", data.redis_auth_token)

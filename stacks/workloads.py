@@ -6,11 +6,14 @@ A stack that does not hold the writer (warm standby) runs every service with rep
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
+from components.db_bootstrap import DbBootstrap, DbBootstrapArgs
+from components.db_bootstrap_sql import DbRole
 from components.workload import Workload, WorkloadArgs
 from infra.config.workloads import ServiceConfig, WorkloadsConfig
 from stacks.context import RegionContext
@@ -26,28 +29,63 @@ class Workloads:
 
     services: dict[str, Workload] = field(default_factory=dict)
     standby: bool = False
+    bootstrap: DbBootstrap | None = None
 
 
-def data_settings(data: Data) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(ConfigMap entries, Secret entries) from the data tier: endpoints in the ConfigMap, credentials secret.
+def data_settings(data: Data) -> dict[str, Any]:
+    """ConfigMap entries from the data tier: endpoints, ports, and how to authenticate. No credentials at all.
 
     Applications connect to this region's endpoints; the writer endpoint only accepts writes in the writer region
-    (Aurora global write forwarding is off), which is why `WRITER_REGION` is in the ConfigMap too.
+    (Aurora global write forwarding is off), which is why `WRITER_REGION` is in the ConfigMap too. Both stores use
+    IAM authentication: the service signs a 15-minute token with its Pod Identity credentials for every new
+    connection (`DB_AUTH=iam`, `REDIS_AUTH=iam`).
     """
-    config: dict[str, Any] = {
+    return {
         "AURORA_PORT": str(AURORA_PORT),
         "REDIS_PORT": str(REDIS_PORT),
         "REDIS_TLS": "true",
+        "DB_AUTH": "iam",
+        "DB_SSLMODE": "verify-full",
+        "DB_NAME": "postgres",
+        "REDIS_AUTH": "iam",
         "AURORA_WRITER_ENDPOINT": data.aurora_endpoint,
         "AURORA_READER_ENDPOINT": data.aurora_reader_endpoint,
         "REDIS_CONFIGURATION_ENDPOINT": data.redis_configuration_endpoint,
     }
-    secrets = {
-        "DB_USERNAME": data.aurora_master_username,
-        "DB_PASSWORD": data.aurora_master_password,
-        "REDIS_AUTH_TOKEN": data.redis_auth_token,
+
+
+def data_access_policy(ctx: RegionContext, svc: ServiceConfig, data: Data) -> pulumi.Output[str] | None:
+    """The service's IAM policy: `rds-db:connect` as its own PostgreSQL role on this Region's cluster and
+    `elasticache:Connect` as its own cache user on this Region's group. Nothing else (least privilege).
+
+    Resource formats: arn:aws:rds-db:<region>:<account>:dbuser:<cluster resource id>/<db user> and the replication
+    group + user ARNs (docs/security.md cites the AWS references)."""
+    redis_user_arn = data.redis_user_arns.get(svc.name)
+    if svc.db_user is None and redis_user_arn is None:
+        return None
+    parts = {
+        "account": ctx.account_id,
+        "resource_id": data.aurora_cluster_resource_id,
+        "group_arn": data.redis_replication_group_arn,
+        "user_arn": redis_user_arn if redis_user_arn is not None else "",
     }
-    return config, {key: pulumi.Output.secret(value) for key, value in secrets.items() if value is not None}
+
+    def document(values: dict[str, str]) -> str:
+        statements = []
+        if svc.db_user is not None:
+            statements.append({
+                "Sid": "ConnectAsOwnDatabaseRole", "Effect": "Allow", "Action": "rds-db:connect",
+                "Resource": f"arn:aws:rds-db:{ctx.region}:{values['account']}:dbuser:{values['resource_id']}/"
+                            f"{svc.db_user}",
+            })  # fmt: skip
+        if values["user_arn"]:
+            statements.append({
+                "Sid": "ConnectAsOwnCacheUser", "Effect": "Allow", "Action": "elasticache:Connect",
+                "Resource": [values["group_arn"], values["user_arn"]],
+            })  # fmt: skip
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    return pulumi.Output.all(**parts).apply(document)
 
 
 def workload_args(
@@ -56,8 +94,13 @@ def workload_args(
     """The `Workload` inputs of one service for this stack (pure: the tests call it directly)."""
     vpc_cidr = ctx.cfg.network.cidr
     by_name = {other.name: other for other in cfg.services}
-    config, secrets = data_settings(data)
+    config = data_settings(data)
     config.update({"SERVICE_NAME": svc.name, "AWS_REGION": ctx.region, "WRITER_REGION": ctx.writer_region})
+    if svc.db_user is not None:
+        config["DB_USERNAME"] = svc.db_user
+    if svc.name in data.redis_user_ids:
+        config["REDIS_USERNAME"] = data.redis_user_ids[svc.name]
+        config["REDIS_KEY_PREFIX"] = f"{svc.cache_prefix}:"
     return WorkloadArgs(
         region=ctx.region,
         name_prefix=ctx.base,
@@ -86,8 +129,8 @@ def workload_args(
         # Aurora, Redis and the VPC interface endpoints (STS, ECR, CloudWatch Logs) all live inside the VPC.
         egress_cidr_ports=[(vpc_cidr, AURORA_PORT), (vpc_cidr, REDIS_PORT), (vpc_cidr, 443)],
         config_data=config,
-        secret_data=secrets,
         cluster_name=cluster_name,
+        role_policy_json=data_access_policy(ctx, svc, data),
     )
 
 
@@ -103,4 +146,34 @@ def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
             provider=compute.k8s_provider,
             opts=ctx.opts(),
         )
+    if ctx.is_writer:
+        result.bootstrap = build_db_bootstrap(ctx, compute, data)
     return result
+
+
+def build_db_bootstrap(ctx: RegionContext, compute: Any, data: Data) -> DbBootstrap:
+    """The roles-and-grants Job. Only the writer Region runs it: the global secondary is read-only and receives
+    roles and grants by replication. After a switchover the active-region knob moves it with the writer."""
+    cfg = ctx.cfg.workloads
+    boot = cfg.db_bootstrap
+    return DbBootstrap(
+        "db-bootstrap",
+        DbBootstrapArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            namespace=boot.namespace,
+            image=boot.image_ref,
+            cluster_name=compute.cluster_name,
+            account_id=ctx.account_id,
+            master_secret_name=data.aurora_master_secret_name,
+            # the primary's secret uses the Aurora CMK; the replica uses the partner Region's AWS-managed key
+            master_secret_kms_key_arn=data.aurora.kms_key_arn if ctx.cfg.is_primary else None,
+            writer_endpoint=data.aurora_endpoint,
+            vpc_cidr=ctx.cfg.network.cidr,
+            schemas=list(boot.schemas),
+            roles=[DbRole(name=svc.db_user, grants=dict(svc.database.grants)) for svc in cfg.services if svc.db_user],
+        ),
+        provider=compute.k8s_provider,
+        opts=ctx.opts(),
+    )

@@ -199,7 +199,7 @@ def test_secondary_is_scaled_by_the_warm_standby_factor(secondary_plan):
 def test_stack_pdbs_network_policies_and_api_nodeport(plans, stack):
     plan = plans[stack]
     assert set(_by_service(plan, PDB)) == set(SEED)
-    policies = plan.of_type(NETPOL)
+    policies = [p for p in plan.of_type(NETPOL) if "DbBootstrap" not in p.urn]
     assert len(policies) == 2 * len(SEED)
     assert sum(1 for p in policies if p.inputs["spec"]["podSelector"] == {}) == len(SEED)
     services = _by_service(plan, "kubernetes:core/v1:Service")
@@ -222,7 +222,7 @@ def test_every_manifest_validates_against_the_configured_kubernetes_version(plan
     version = load_fleet(REPO_ROOT).stacks[stack].compute.kubernetes_version
     assert version in SUPPORTED_EKS_VERSIONS
     resources = [r for r in plans[stack].resources if r.custom and r.type.startswith("kubernetes:")]
-    assert len(resources) >= 40
+    assert len(resources) >= 36
     for resource in resources:
         manifest = _manifest(resource.inputs)
         assert "[unknown]" not in str(manifest), resource.name

@@ -1,5 +1,5 @@
-"""Data components on their own: the variants the real stack files do not use (standalone Redis, no AUTH token,
-final snapshot skipped explicitly) and the argument checks."""
+"""Data components on their own: the variants the real stack files do not use (standalone Redis without service
+users, final snapshot skipped explicitly) and the argument checks."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ COMMON = {
 def _standalone_redis() -> None:
     RedisCluster(
         "cache",
-        RedisArgs(**COMMON, role="primary", global_suffix="x", global_datastore=False, use_auth_token=False, shards=2,
+        RedisArgs(**COMMON, role="primary", global_suffix="x", global_datastore=False, shards=2,
                   replicas_per_shard=1, node_type="cache.t4g.medium"),
     )  # fmt: skip
 
@@ -40,7 +40,8 @@ def _aurora_pair() -> None:
     AuroraRegionalCluster(
         "db",
         AuroraArgs(**COMMON, role="secondary", global_name="g", global_cluster_identifier="g", engine_version="16.6",
-                   readers=1, skip_final_snapshot=True, deletion_protection=False),
+                   master_secret_name="unit/aurora/master", readers=1, skip_final_snapshot=True,
+                   deletion_protection=False),
     )  # fmt: skip
 
 
@@ -54,11 +55,14 @@ def aurora_plan() -> Plan:
     return synthesize("unit", {}, program=_aurora_pair)
 
 
-def test_standalone_redis_without_auth_token(redis_plan):
+def test_standalone_redis_without_service_users(redis_plan):
     group = redis_plan.one(RG).inputs
     assert "authToken" not in group and "globalReplicationGroupId" not in group
-    assert redis_plan.of_type(GRG) == []
-    assert redis_plan.of_type(PASSWORD) == [] and redis_plan.of_type(SECRET) == []
+    assert redis_plan.of_type(GRG) == [] and redis_plan.of_type(SECRET) == []
+    # even with no service user the group exists and replaces the open built-in default user with a disabled one
+    users = redis_plan.of_type("aws:elasticache/user:User")
+    assert [(u.inputs["userName"], u.inputs["accessString"]) for u in users] == [("default", "off -@all")]
+    assert group["userGroupIds"] == [redis_plan.one("aws:elasticache/userGroup:UserGroup").inputs["userGroupId"]]
     # still encrypted, Multi-AZ and in cluster mode with the configured shape
     assert group["atRestEncryptionEnabled"] and group["transitEncryptionEnabled"] and group["kmsKeyId"]
     assert group["multiAzEnabled"] and group["automaticFailoverEnabled"]
@@ -86,10 +90,20 @@ def test_secondary_cluster_without_credentials_and_explicit_snapshot_opt_out(aur
 
 def test_argument_checks():
     with pytest.raises(ValidationError, match="needs global_cluster_identifier"):
-        AuroraArgs(**COMMON, role="secondary", global_name="g", engine_version="16.6")
+        AuroraArgs(**COMMON, role="secondary", global_name="g", engine_version="16.6", master_secret_name="s")
+    with pytest.raises(ValidationError, match="needs rotation_subnet_ids"):
+        AuroraArgs(**COMMON, role="primary", global_name="g", engine_version="16.6", master_secret_name="s")
     with pytest.raises(ValidationError, match="needs global_replication_group_id"):
         RedisArgs(**COMMON, role="secondary", global_suffix="x")
     with pytest.raises(ValidationError, match="need transit encryption"):
         RedisArgs(**COMMON, role="primary", global_suffix="x", transit_encryption=False)
     with pytest.raises(ValidationError, match="less than or equal to 35"):
-        AuroraArgs(**COMMON, role="primary", global_name="g", engine_version="16.6", backup_retention_days=40)
+        AuroraArgs(
+            **COMMON,
+            role="primary",
+            global_name="g",
+            engine_version="16.6",
+            backup_retention_days=40,
+            master_secret_name="s",
+            rotation_subnet_ids=["subnet-1"],
+        )

@@ -37,8 +37,11 @@ BAD = [
     ("us-east-1", _set("redis.nodeType", "r7g.xlarge"), PRIMARY, "platform:data.redis.nodeType",
      "not an ElastiCache node type"),
     ("us-east-1", combine(_set("redis.globalDatastore", False), _set("redis.transitEncryption", False)), PRIMARY,
-     "platform:data.redis", "authToken requires transitEncryption"),
-    ("us-east-1", _set("redis.transitEncryption", False), PRIMARY, "platform:data.redis", "requires transitEncryption"),
+     "platform:data.redis", "transitEncryption must be true"),
+    ("us-east-1", _set("redis.transitEncryption", False), PRIMARY, "platform:data.redis", "which ElastiCache accepts"),
+    ("us-east-1", _set("aurora.pgauditLog", ["everything"]), PRIMARY, "platform:data.aurora.pgauditLog[0]", "ddl"),
+    ("us-east-1", _set("aurora.masterSecretRotationDays", 0), PRIMARY, "platform:data.aurora.masterSecretRotationDays",
+     "greater than or equal to 1"),
     ("us-east-1", _set("redis.replicasPerShard", 0), PRIMARY, "platform:data.redis.replicasPerShard",
      "greater than or equal to 1"),
     ("us-east-1", _set("redis.snapshotRetentionDays", 36), PRIMARY, "platform:data.redis.snapshotRetentionDays",
@@ -74,7 +77,8 @@ def test_stack_files_carry_the_seed_numbers():
         assert a.backup_retention_days == 35 and a.rpo_budget_seconds == 60
         assert int(a.engine_version.split(".")[0]) >= 15  # seed: PostgreSQL 15+
         assert r.shards * (1 + r.replicas_per_shard) == 9  # seed: 9 nodes
-        assert r.global_datastore and r.auth_token and r.transit_encryption
+        assert r.global_datastore and r.transit_encryption
+        assert a.pgaudit_log == ["ddl", "role"] and a.master_secret_rotation_days == 30
     assert primary.aurora.readers == 2  # seed: primary with 2 read replicas
     assert secondary.aurora.readers >= 1
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import pulumi
 import pytest
 
 from infra.dr.reconcile import DATA_TYPES, replacements
@@ -121,13 +120,19 @@ def test_subnet_group_uses_the_isolated_database_subnets(plan):
 @pytest.mark.parametrize(("name", "port"), [("aurora-sg", 5432), ("redis-sg", 6379)])
 def test_security_groups_admit_only_the_eks_nodes(plan, name, port):
     sg = plan.one(SG, name).inputs
+    clients = [plan.outputs[NODE_SG_OUTPUT]]
+    if name == "aurora-sg" and plan.stack == "us-east-1":
+        # and the master-secret rotation function (primary only), which must reach the cluster
+        rotation = sg["ingress"][0]["securityGroups"][1]
+        assert rotation.startswith("sg-") and rotation != clients[0]
+        clients.append(rotation)
     assert sg["ingress"] == [
         {
             "description": sg["ingress"][0]["description"],
             "fromPort": port,
             "toPort": port,
             "protocol": "tcp",
-            "securityGroups": [plan.outputs[NODE_SG_OUTPUT]],
+            "securityGroups": clients,
         }
     ]
     assert sg["egress"] == []
@@ -153,10 +158,11 @@ def test_master_secret_is_kms_encrypted_and_replicated_to_the_partner(primary_pl
     assert secret["replicas"] == [{"region": "eu-west-1"}]
     value = primary_plan.one("aws:secretsmanager/secretVersion:SecretVersion", "aurora-master-secret-value")
     assert value.inputs["secretString"] == "[secret]"
-    # the secondary exports the replica's ARN (same name, its own region) and creates no second copy
-    assert secondary_plan.outputs["auroraMasterSecretArn"] == primary_plan.outputs["auroraMasterSecretArn"].replace(
-        ":us-east-1:", ":eu-west-1:"
-    )
+    # the name carries no region code, so the replica in eu-west-1 has the same one; the secondary finds it by
+    # name (an output of its own, not read through a StackReference) and creates no second copy
+    assert secret["name"] == "devtools-prod/aurora/master"
+    assert secondary_plan.outputs["auroraMasterSecretName"] == secret["name"]
+    assert "auroraMasterSecretArn" not in secondary_plan.outputs
     assert [r.name for r in secondary_plan.of_type(SECRET) if "aurora" in r.name] == []
 
 
@@ -168,7 +174,7 @@ def test_primary_replication_group_settings(primary_plan):
     assert rg["nodeType"] == "cache.r7g.xlarge"
     assert rg["atRestEncryptionEnabled"] is True and rg["transitEncryptionEnabled"] is True
     assert rg["kmsKeyId"].startswith("arn:aws:kms:us-east-1:") and "redis-key-key" in rg["kmsKeyId"]
-    assert rg["authToken"] == "[secret]"
+    assert "authToken" not in rg and rg["userGroupIds"] == [primary_plan.outputs["redisUserGroupId"]]
     assert rg["automaticFailoverEnabled"] is True and rg["multiAzEnabled"] is True
     assert rg["snapshotRetentionLimit"] == 7 and rg["snapshotWindow"] == "04:00-05:00"
     assert BACKUP_TIER_KEY not in rg["tags"]  # AWS Backup does not support ElastiCache: not selectable
@@ -188,12 +194,13 @@ def test_primary_owns_the_global_datastore_and_secondary_joins_it(primary_plan, 
     # a member inherits these from the Global Datastore: setting them is rejected by ElastiCache
     assert {"engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName"}.isdisjoint(member)
     assert secondary_plan.of_type(CACHE_PARAMS) == []
-    assert member["authToken"] == "[secret]" and member["multiAzEnabled"] and member["automaticFailoverEnabled"]
+    assert "authToken" not in member and member["userGroupIds"] == [secondary_plan.outputs["redisUserGroupId"]]
+    assert member["multiAzEnabled"] and member["automaticFailoverEnabled"]
     assert member["replicasPerNodeGroup"] == 2
     assert member["kmsKeyId"].startswith("arn:aws:kms:eu-west-1:")
 
 
-def test_redis_subnets_slow_log_and_auth_secret(plan):
+def test_redis_subnets_and_slow_log(plan):
     rg = plan.one(RG).inputs
     assert plan.one(CACHE_SUBNETS).inputs["subnetIds"] == plan.outputs["privateSubnetIds"]
     assert rg["subnetGroupName"] == plan.one(CACHE_SUBNETS).inputs["name"]
@@ -206,15 +213,8 @@ def test_redis_subnets_slow_log_and_auth_secret(plan):
     assert any(
         s.get("Principal", {}).get("Service") == f"logs.{plan.stack}.amazonaws.com" for s in key_policy["Statement"]
     )
-    secret = plan.one(SECRET, "redis-auth-secret").inputs
-    assert secret["kmsKeyId"] == rg["kmsKeyId"]
-    assert plan.outputs["redisAuthSecretArn"].startswith(f"arn:aws:secretsmanager:{plan.stack}:")
-
-
-def test_auth_token_generator_follows_elasticache_rules(primary_plan):
-    token = primary_plan.one("random:index/randomPassword:RandomPassword", "redis-auth-token").inputs
-    assert 16 <= token["length"] <= 128
-    assert not set(token["overrideSpecial"]) & set('/"@ ')
+    # one IAM-authenticated user per service instead of a shared AUTH token: no Redis secret exists any more
+    assert [r.name for r in plan.of_type(SECRET) if "redis" in r.name] == []
 
 
 # ------------------------------------------------------------------------------------------------ wiring
@@ -228,14 +228,14 @@ def test_outputs_for_secondaries_and_the_dr_programs(primary_plan, secondary_pla
         assert plan.outputs["redisConfigurationEndpoint"]
     for key in ("auroraGlobalClusterIdentifier", "redisGlobalReplicationGroupId", "auroraMasterSecretArn"):
         assert key in primary_plan.outputs
-    # credentials are outputs only on the owner stack, and only as secrets
-    for key in ("auroraMasterPassword", "redisAuthToken"):
-        assert primary_plan.outputs[key] == "[secret]"
-        assert key not in secondary_plan.outputs
+    # no credential is an output of any stack (not even as a Pulumi secret): nothing to hand out by StackReference
+    for plan in (primary_plan, secondary_plan):
+        assert {"auroraMasterPassword", "auroraMasterUsername", "redisAuthToken"}.isdisjoint(plan.outputs)
+        assert "[secret]" not in json.dumps(plan.outputs)
     assert "auroraGlobalClusterIdentifier" not in secondary_plan.outputs
 
 
-def test_workloads_receive_endpoints_and_credentials(plan):
+def test_workloads_receive_endpoints_and_no_credentials(plan):
     configmaps = [r for r in plan.of_type(CONFIGMAP) if "AURORA_WRITER_ENDPOINT" in r.inputs.get("data", {})]
     assert configmaps, "no workload ConfigMap carries the data-tier endpoints"
     for cm in configmaps:
@@ -244,26 +244,17 @@ def test_workloads_receive_endpoints_and_credentials(plan):
         assert data["AURORA_READER_ENDPOINT"] == plan.outputs["auroraReaderEndpoint"]
         assert data["REDIS_CONFIGURATION_ENDPOINT"] == plan.outputs["redisConfigurationEndpoint"]
         assert "DB_PASSWORD" not in data and "REDIS_AUTH_TOKEN" not in data
-    secrets = plan.of_type(K8S_SECRET)
-    assert len(secrets) == len(configmaps)
-    # the credentials reach the cluster only as Pulumi secrets: the plan (like pulumi's state) shows no value
-    assert all(s.inputs["stringData"] == "[secret]" for s in secrets)
+        assert data["DB_AUTH"] == data["REDIS_AUTH"] == "iam"
+    # IAM authentication everywhere: no workload namespace holds a Kubernetes Secret
+    assert plan.of_type(K8S_SECRET) == []
 
 
-def test_credentials_secret_entries_come_from_the_data_tier():
-    handle = SimpleNamespace(
-        aurora_endpoint="w", aurora_reader_endpoint="r", redis_configuration_endpoint="c",
-        aurora_master_username="u", aurora_master_password="p", redis_auth_token="t",
-    )  # fmt: skip
-    config, secrets = data_settings(handle)  # type: ignore[arg-type]
+def test_data_settings_are_endpoints_only():
+    handle = SimpleNamespace(aurora_endpoint="w", aurora_reader_endpoint="r", redis_configuration_endpoint="c")
+    config = data_settings(handle)  # type: ignore[arg-type]
     assert (config["AURORA_WRITER_ENDPOINT"], config["AURORA_READER_ENDPOINT"]) == ("w", "r")
     assert config["REDIS_CONFIGURATION_ENDPOINT"] == "c" and config["REDIS_TLS"] == "true"
-    assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "REDIS_AUTH_TOKEN"}
-    assert all(isinstance(value, pulumi.Output) for value in secrets.values())
-    assert not {"DB_PASSWORD", "REDIS_AUTH_TOKEN"} & set(config)
-    # without an AUTH token (authToken: false) the entry is left out rather than set empty
-    _, without = data_settings(SimpleNamespace(**{**vars(handle), "redis_auth_token": None}))  # type: ignore[arg-type]
-    assert "REDIS_AUTH_TOKEN" not in without
+    assert not {"DB_USERNAME", "DB_PASSWORD", "REDIS_AUTH_TOKEN"} & set(config)
 
 
 def test_writer_flip_replaces_no_data_resource(plans, flipped_plans):

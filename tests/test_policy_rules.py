@@ -7,6 +7,7 @@ Resource rules get (type, compliant props, violating props, expected message); s
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -141,6 +142,65 @@ def c0(path: str) -> str:
 
 # rule id -> (type, compliant props, violating props, expected message fragment)
 RESOURCE_CASES: dict[str, tuple[str, dict, dict, str]] = {
+    "data-connect-least-privilege": (
+        "aws:iam/rolePolicy:RolePolicy",
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Sid": "Db",
+                            "Effect": "Allow",
+                            "Action": "rds-db:connect",
+                            "Resource": "arn:aws:rds-db:us-east-1:1:dbuser:cluster-ABC/claude_api",
+                        },
+                        {
+                            "Sid": "Cache",
+                            "Effect": "Allow",
+                            "Action": "elasticache:Connect",
+                            "Resource": [
+                                "arn:aws:elasticache:us-east-1:1:replicationgroup:g",
+                                "arn:aws:elasticache:us-east-1:1:user:u",
+                            ],
+                        },
+                    ]
+                }
+            )
+        },
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Sid": "Db",
+                            "Effect": "Allow",
+                            "Action": "rds-db:connect",
+                            "Resource": "arn:aws:rds-db:us-east-1:1:dbuser:cluster-ABC/*",
+                        }
+                    ]
+                }
+            )
+        },
+        "rds-db:connect on 'arn:aws:rds-db:us-east-1:1:dbuser:cluster-ABC/*' is not one DB user",
+    ),
+    "redis-default-user-disabled": (
+        "aws:elasticache/user:User",
+        {"userName": "default", "accessString": "off -@all"},
+        {"userName": "default", "accessString": "on ~* +@all"},
+        "user 'default' is not disabled",
+    ),
+    "rds-audit-logging": (
+        "aws:rds/clusterParameterGroup:ClusterParameterGroup",
+        {
+            "family": "aurora-postgresql16",
+            "parameters": [
+                {"name": "shared_preload_libraries", "value": "pg_stat_statements,pgaudit"},
+                {"name": "pgaudit.log", "value": "ddl,role"},
+            ],
+        },
+        {"family": "aurora-postgresql16", "parameters": [{"name": "rds.force_ssl", "value": "1"}]},
+        "neither pgaudit",
+    ),
     "cloudfront-viewer-https": (
         "aws:cloudfront/distribution:Distribution",
         DISTRIBUTION,
@@ -576,6 +636,20 @@ vault = res("aws:backup/vault:Vault", "vault", {"name": "vault-1"})
 zone = res("aws:route53/zone:Zone", "zone", {"name": "example.com"})
 
 
+secret = res("aws:secretsmanager/secret:Secret", "secret", {"name": "x/aurora/master"})
+master_cluster = res("aws:rds/cluster:Cluster", "db", {"masterUsername": "platform_admin"})
+CM_T, K8S_SECRET_T, DEPLOY_T = (
+    "kubernetes:core/v1:ConfigMap",
+    "kubernetes:core/v1:Secret",
+    "kubernetes:apps/v1:Deployment",
+)
+
+
+def pod_env(env: list | None = None, env_from: list | None = None) -> dict:
+    container = {"name": "app", "image": "r/app@sha256:" + "a" * 64, "env": env or [], "envFrom": env_from or []}
+    return {"spec": {"template": {"spec": {"containers": [container]}}}}
+
+
 def endpoints(*suffixes: str) -> list[Resource]:
     return [res(EP_T, f"ep-{s}", {"serviceName": f"com.amazonaws.us-east-1.{s}"}, deps=(vpc.urn,)) for s in suffixes]
 
@@ -640,6 +714,25 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource], str]] = {
         [bucket, *bucket_companions()],
         [bucket, *bucket_companions(versioning="Suspended")],
         "bucket versioning is not Enabled (S3.14)",
+    ),
+    "secrets-rotation": (
+        [secret, res("aws:secretsmanager/secretRotation:SecretRotation", "rot", {}, deps=(secret.urn,))],
+        [secret],
+        "secret has no SecretRotation",
+    ),
+    # The failing example is what the platform deployed before issue 17: the master credentials as env vars.
+    "workload-no-master-credentials": (
+        [
+            master_cluster,
+            res(CM_T, "cm", {"data": {"DB_USERNAME": "claude_api", "DB_AUTH": "iam"}}),
+            res(DEPLOY_T, "dep", pod_env(env=[{"name": "AWS_REGION", "value": "us-east-1"}])),
+        ],
+        [
+            master_cluster,
+            res(K8S_SECRET_T, "creds", {"stringData": {"DB_USERNAME": "platform_admin", "DB_PASSWORD": "x"}}),
+            res(DEPLOY_T, "dep", pod_env(env_from=[{"secretRef": {"name": "creds"}}])),
+        ],
+        "is the database master username 'platform_admin'",
     ),
 }
 

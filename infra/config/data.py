@@ -36,6 +36,10 @@ DailyWindow = Annotated[str, AfterValidator(_daily_window)]
 WeeklyWindow = Annotated[str, AfterValidator(_weekly_window)]
 
 
+# pgaudit.log classes (https://github.com/pgaudit/pgaudit#pgauditlog).
+PgauditClass = Literal["ddl", "role", "write", "read", "function", "misc", "misc_set", "all"]
+
+
 class ReaderScalingConfig(ConfigModel):
     """Aurora reader auto scaling (Application Auto Scaling on `rds:cluster:ReadReplicaCount`)."""
 
@@ -71,6 +75,17 @@ class AuroraConfig(ConfigModel):
     monitoring_interval: Literal[1, 5, 10, 15, 30, 60] = Field(15, description="Enhanced monitoring seconds.")
     slow_query_ms: int = Field(500, ge=0, description="log_min_duration_statement: log queries slower than this.")
     rpo_budget_seconds: int = Field(60, ge=1, description="RPO budget for replication lag (seed: 1 minute).")
+    pgaudit_log: list[PgauditClass] = Field(
+        default_factory=lambda: ["ddl", "role"],
+        min_length=1,
+        description="pgaudit.log statement classes (DDL and role/grant changes by default; `write`/`read` are heavy).",
+    )
+    log_retention_days: LogRetentionDays = Field(
+        365, description="Retention of the exported `postgresql` log (pgaudit, slow queries) in CloudWatch Logs."
+    )
+    master_secret_rotation_days: int = Field(
+        30, ge=1, le=365, description="Rotate the master secret every N days (Secrets Manager, in-VPC Lambda)."
+    )
     reader_scaling: ReaderScalingConfig = Field(default_factory=ReaderScalingConfig)  # type: ignore[arg-type]
 
     @field_validator("engine_version")
@@ -103,8 +118,9 @@ class RedisConfig(ConfigModel):
     shards: int = Field(3, ge=1, le=500, description="Node groups (shards); seed: 3.")
     replicas_per_shard: int = Field(2, ge=1, le=5, description="Replicas per shard; seed 3 x (1+2) = 9 nodes.")
     global_datastore: bool = Field(True, description="Join the cross-region Global Datastore.")
-    auth_token: bool = Field(True, description="Require an AUTH token (needs transit encryption).")
-    transit_encryption: bool = Field(True, description="TLS in transit.")
+    transit_encryption: bool = Field(
+        True, description="TLS in transit (required: clients authenticate as per-service IAM users, which needs TLS)."
+    )
     snapshot_retention_days: int = Field(7, ge=0, le=35, description="Daily automatic snapshots kept (days).")
     snapshot_window: DailyWindow = Field("04:00-05:00", description="Daily snapshot window (UTC).")
     maintenance_window: WeeklyWindow = Field("sun:06:00-sun:07:00", description="Maintenance window (UTC).")
@@ -131,10 +147,11 @@ class RedisConfig(ConfigModel):
                 f"nodeType {self.node_type}: Global Datastore supports only {', '.join(GLOBAL_DATASTORE_FAMILIES)} "
                 "nodes of size large or bigger"
             )
-        if self.auth_token and not self.transit_encryption:
-            raise ValueError("authToken requires transitEncryption: ElastiCache accepts AUTH only over TLS")
-        if self.global_datastore and not self.transit_encryption:
-            raise ValueError("globalDatastore requires transitEncryption (cross-region replication over TLS)")
+        if not self.transit_encryption:
+            raise ValueError(
+                "transitEncryption must be true: the services authenticate as IAM-enabled ElastiCache users, which "
+                "ElastiCache accepts only over TLS (and a Global Datastore replicates only over TLS)"
+            )
         return self
 
 

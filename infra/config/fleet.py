@@ -176,6 +176,34 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     issues.extend(_data_issues(stacks, names))
     issues.extend(_backup_issues(stacks))
     issues.extend(_cost_issues(stacks, names))
+    issues.extend(_image_issues(stacks))
+    return issues
+
+
+def is_production(cfg: StackConfig) -> bool:
+    """Production stacks (environment `prod`, `production`, `prod-eu`, ...) must pull images by digest."""
+    return cfg.environment.startswith("prod")
+
+
+def _image_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """A tag can be re-pushed; only a digest names immutable content. Production stacks must carry digests."""
+    issues: list[ConfigIssue] = []
+    for name, cfg in sorted(stacks.items()):
+        if not is_production(cfg):
+            continue
+        images = [(f"platform:workloads.services[{i}]", svc.digest) for i, svc in enumerate(cfg.workloads.services)]
+        images.append(("platform:workloads.dbBootstrap", cfg.workloads.db_bootstrap.digest))
+        for key, digest in images:
+            if digest is None:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"{key}.digest",
+                        f"is missing: environment '{cfg.environment}' is production and a tag alone is mutable.",
+                        "add `digest: sha256:<64 hex>` (e.g. from `aws ecr describe-images` or `docker buildx "
+                        "imagetools inspect`); keep `tag` beside it for readability.",
+                    )
+                )
     return issues
 
 
@@ -198,7 +226,6 @@ def _data_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Confi
                 ("redis.engineVersion", data.redis.engine_version, owner.redis.engine_version),
                 ("redis.nodeType", data.redis.node_type, owner.redis.node_type),
                 ("redis.shards", data.redis.shards, owner.redis.shards),
-                ("redis.authToken", data.redis.auth_token, owner.redis.auth_token),
                 ("redis.transitEncryption", data.redis.transit_encryption, owner.redis.transit_encryption),
             ]
         for key, mine, theirs in pairs:

@@ -25,7 +25,8 @@ def _log_retention(value: int) -> int:
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 
 # Interface endpoints a private EKS node group needs to join the cluster and pull images without NAT.
-DEFAULT_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elasticloadbalancing")
+# secretsmanager: the master-secret rotation Lambda and the DB bootstrap Job run in private subnets.
+DEFAULT_INTERFACE_ENDPOINTS = ("ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elasticloadbalancing", "secretsmanager")
 
 
 class FlowLogsConfig(ConfigModel):

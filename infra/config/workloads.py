@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import Literal
@@ -14,24 +15,67 @@ _DNS_LABEL = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 _IMAGE_REPO = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_PG_ROLE = r"^[a-z_][a-z0-9_]{0,62}$"
+SchemaPrivilege = Literal["read", "insert", "write"]
 
 _REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/devtools"
 
-# Seed 001 `application_layer.core_services` (instances, cpu, memory, scaling bounds and metric).
+# Seed 001 schemas (`CREATE SCHEMA user_management / analytics / audit / configuration`).
+SEED_SCHEMAS = ("user_management", "analytics", "audit", "configuration")
+
+
+def placeholder_digest(name: str, tag: str) -> str:
+    """A syntactically valid digest for the seed's example images. It is a PLACEHOLDER (sha256 of
+    `<name>:<tag>`): the adopter replaces it with the digest their registry reports for the pushed image."""
+    return "sha256:" + hashlib.sha256(f"{name}:{tag}".encode()).hexdigest()
+
+
+# Seed 001 `application_layer.core_services` (instances, cpu, memory, scaling bounds and metric), plus each
+# service's least-privilege data access (schemas per seed description; Redis keys under its own prefix).
 DEFAULT_SERVICES = (
     {"name": "claude-api", "image": f"{_REGISTRY}/claude-api", "tag": "1.0.0", "instances": 20, "cpu": 4,
      "memory_gib": 8, "min_replicas": 10, "max_replicas": 100, "metric": "cpu", "target_utilization": 70,
-     "scale_up_stabilization_seconds": 300, "scale_down_stabilization_seconds": 900, "public": True},
+     "scale_up_stabilization_seconds": 300, "scale_down_stabilization_seconds": 900, "public": True,
+     "database": {"grants": {"user_management": "read", "configuration": "read", "analytics": "insert"}}},
     {"name": "user-management", "image": f"{_REGISTRY}/user-management", "tag": "1.0.0", "instances": 10,
      "cpu": 2, "memory_gib": 4, "min_replicas": 5, "max_replicas": 50, "metric": "cpu", "target_utilization": 60,
-     "allowed_from": ["claude-api"]},
+     "allowed_from": ["claude-api"],
+     "database": {"grants": {"user_management": "write", "configuration": "read"}}},
     {"name": "audit-logging", "image": f"{_REGISTRY}/audit-logging", "tag": "1.0.0", "instances": 8, "cpu": 2,
      "memory_gib": 6, "min_replicas": 4, "max_replicas": 40, "metric": "memory", "target_utilization": 80,
-     "allowed_from": ["claude-api", "user-management", "analytics"]},
+     "allowed_from": ["claude-api", "user-management", "analytics"],
+     "database": {"grants": {"audit": "insert"}}},
     {"name": "analytics", "image": f"{_REGISTRY}/analytics", "tag": "1.0.0", "instances": 6, "cpu": 4,
      "memory_gib": 16, "min_replicas": 3, "max_replicas": 30, "metric": "cpu", "target_utilization": 70,
-     "allowed_from": ["claude-api"]},
+     "allowed_from": ["claude-api"],
+     "database": {"grants": {"analytics": "read"}}},
 )  # fmt: skip
+for _svc in DEFAULT_SERVICES:
+    _svc["digest"] = placeholder_digest(_svc["name"], _svc["tag"])  # type: ignore[index]
+
+
+class ServiceDatabaseConfig(ConfigModel):
+    """The service's own PostgreSQL role (IAM database authentication) and its privileges per schema."""
+
+    user: str | None = Field(
+        None, pattern=_PG_ROLE, description="PostgreSQL role; default: the service name with `_` for `-`."
+    )
+    grants: dict[str, SchemaPrivilege] = Field(
+        default_factory=dict,
+        description="Schema -> `read` (SELECT), `insert` (INSERT only, e.g. audit), `write` (SELECT, INSERT, "
+        "UPDATE, DELETE). Empty: the service gets no database role at all.",
+    )
+
+
+class ServiceCacheConfig(ConfigModel):
+    """The service's own ElastiCache user (IAM authentication) and the keys it may touch."""
+
+    key_prefix: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Keys `<prefix>:*`; default: the service name."
+    )
+    access: Literal["readwrite", "read", "none"] = Field(
+        "readwrite", description="Commands on its keys: `readwrite`, `read` only, or `none` (no Redis user)."
+    )
 
 
 class ServiceConfig(ConfigModel):
@@ -42,8 +86,12 @@ class ServiceConfig(ConfigModel):
     image: str = Field(
         ..., description="Image repository without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/api`."
     )
-    tag: str | None = Field(None, description="Immutable image tag (never `latest`); or set `digest`.")
-    digest: str | None = Field(None, description="Image digest `sha256:<64 hex>` (preferred over a tag).")
+    tag: str | None = Field(None, description="Image tag (never `latest`); kept for readability beside `digest`.")
+    digest: str | None = Field(
+        None,
+        description="Image digest `sha256:<64 hex>`; the image is pulled by digest. `python -m infra check` refuses a "
+        "production stack (environment `prod*`) whose services have a tag but no digest.",
+    )
     instances: int = Field(..., ge=1, le=1000, description="Seed instance count = initial replicas.")
     cpu: float = Field(..., gt=0, le=192, description="vCPU per pod (seed `resources.cpu`), requests = limits.")
     memory_gib: float = Field(..., gt=0, le=1024, description="Memory GiB per pod (seed `resources.memory`).")
@@ -61,6 +109,8 @@ class ServiceConfig(ConfigModel):
     allowed_from: list[str] = Field(
         default_factory=list, description="Other services (names) allowed to call this one (NetworkPolicy)."
     )
+    database: ServiceDatabaseConfig = Field(default_factory=ServiceDatabaseConfig)  # type: ignore[arg-type]
+    cache: ServiceCacheConfig = Field(default_factory=ServiceCacheConfig)  # type: ignore[arg-type]
 
     @field_validator("image")
     @classmethod
@@ -92,8 +142,8 @@ class ServiceConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _bounds(self) -> ServiceConfig:
-        if (self.tag is None) == (self.digest is None):
-            raise ValueError(f"service '{self.name}': set exactly one of `tag` or `digest`")
+        if self.tag is None and self.digest is None:
+            raise ValueError(f"service '{self.name}': set `digest` (and optionally `tag`)")
         if not self.min_replicas <= self.instances <= self.max_replicas:
             raise ValueError(
                 f"service '{self.name}': need minReplicas <= instances <= maxReplicas "
@@ -107,7 +157,58 @@ class ServiceConfig(ConfigModel):
 
     @property
     def image_ref(self) -> str:
-        return f"{self.image}@{self.digest}" if self.digest else f"{self.image}:{self.tag}"
+        """`repo:tag@digest` pulls by digest (the tag is informational); `repo:tag` only without a digest."""
+        tag = f":{self.tag}" if self.tag else ""
+        return f"{self.image}{tag}@{self.digest}" if self.digest else f"{self.image}{tag}"
+
+    @property
+    def db_user(self) -> str | None:
+        """This service's PostgreSQL role, or None when it has no grants (no database access)."""
+        if not self.database.grants:
+            return None
+        return self.database.user or self.name.replace("-", "_")
+
+    @property
+    def cache_prefix(self) -> str:
+        return self.cache.key_prefix or self.name
+
+
+class DbBootstrapConfig(ConfigModel):
+    """The in-cluster Job (writer Region only) that creates the schemas, the services' roles and their grants."""
+
+    namespace: str = Field(
+        "platform-db-bootstrap", pattern=_DNS_LABEL,
+        description="Namespace of the Job: the only one whose identity may read the master secret; grant no "
+        "team access to it.",
+    )  # fmt: skip
+    image: str = Field(
+        f"{_REGISTRY}/db-bootstrap",
+        description="Image with `psql`, `python3` and the AWS CLI v2 (e.g. built FROM postgres:16 + awscli).",
+    )
+    tag: str | None = Field("1.0.0", description="Image tag (informational beside the digest).")
+    digest: str | None = Field(
+        placeholder_digest("db-bootstrap", "1.0.0"), description="Image digest `sha256:<64 hex>`."
+    )
+    schemas: list[str] = Field(
+        default_factory=lambda: list(SEED_SCHEMAS), min_length=1, description="Schemas the Job creates (seed 001)."
+    )
+
+    _image = field_validator("image")(ServiceConfig._image.__func__)  # type: ignore[attr-defined]
+    _tag = field_validator("tag")(ServiceConfig._tag.__func__)  # type: ignore[attr-defined]
+    _digest = field_validator("digest")(ServiceConfig._digest.__func__)  # type: ignore[attr-defined]
+
+    @field_validator("schemas")
+    @classmethod
+    def _schema_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not re.match(_PG_ROLE, name)]
+        if bad:
+            raise ValueError(f"schema names must be lowercase SQL identifiers: {bad}")
+        return value
+
+    @property
+    def image_ref(self) -> str:
+        tag = f":{self.tag}" if self.tag else ""
+        return f"{self.image}{tag}@{self.digest}" if self.digest else f"{self.image}{tag}"
 
 
 class WorkloadsConfig(ConfigModel):
@@ -124,6 +225,7 @@ class WorkloadsConfig(ConfigModel):
         min_length=1,
         description="The services (seed 001 core_services).",
     )
+    db_bootstrap: DbBootstrapConfig = Field(default_factory=DbBootstrapConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _services(self) -> WorkloadsConfig:
@@ -137,6 +239,17 @@ class WorkloadsConfig(ConfigModel):
             unknown = [name for name in svc.allowed_from if name not in names]
             if unknown:
                 raise ValueError(f"service '{svc.name}': allowedFrom names unknown services {unknown}")
+            schemas = [name for name in svc.database.grants if name not in self.db_bootstrap.schemas]
+            if schemas:
+                raise ValueError(
+                    f"service '{svc.name}': database.grants names schemas {schemas} that dbBootstrap.schemas "
+                    f"does not create ({self.db_bootstrap.schemas})"
+                )
+        users = [svc.db_user for svc in self.services if svc.db_user]
+        if len(set(users)) != len(users):
+            raise ValueError(f"services must have distinct database users (got {users})")
+        if self.db_bootstrap.namespace in self.namespaces:
+            raise ValueError(f"dbBootstrap.namespace '{self.db_bootstrap.namespace}' must not be a service namespace")
         return self
 
     def scaled(self, value: int, standby: bool) -> int:

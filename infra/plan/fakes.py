@@ -164,6 +164,19 @@ COMPUTED: dict[str, Synth] = {
         "arn": f"arn:aws:elasticache::{ACCOUNT_ID}:globalreplicationgroup:ldgnf-"
         f"{inputs.get('globalReplicationGroupIdSuffix')}",
     },
+    "aws:elasticache/user:User": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:user:{inputs.get('userId') or pid}"
+    },
+    "aws:elasticache/userGroup:UserGroup": lambda name, pid, inputs, region: {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:usergroup:{inputs.get('userGroupId') or pid}"
+    },
+    # The SAR application's stack output (the rotation function the template creates).
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": lambda name, pid, inputs, region: {
+        "outputs": {
+            "RotationLambdaARN": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:"
+            f"{(inputs.get('parameters') or {}).get('functionName', pid)}"
+        }
+    },
     "aws:secretsmanager/secret:Secret": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{pid}-{digest('sm', name, length=6)}"
     },

@@ -5,7 +5,7 @@ offline check (`python -m infra plan <stack> --policy`, `infra/policy_check.py`)
 resource's type token and camelCase input properties; see `engine.py`.
 """
 
-from . import compute, data, edge, kubernetes, platform, security  # noqa: F401  (registers the rules)
+from . import compute, credentials, data, edge, kubernetes, platform, security  # noqa: F401  (registers the rules)
 from .engine import (
     REGISTRY,
     UNKNOWN,

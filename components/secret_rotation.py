@@ -1,0 +1,86 @@
+"""Secrets Manager rotation pieces the data tier shares: the AWS-published PostgreSQL single-user rotation function
+(deployed from the Serverless Application Repository into the VPC) and the rotation-failure alert.
+
+Sources: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html
+(SecretsManagerRDSPostgreSQLRotationSingleUser, expected SecretString keys), and
+https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html (rotation events).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import Input, PlatformComponent
+
+POSTGRES_SINGLE_USER_APP = (
+    "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser"
+)
+# CloudTrail "AWS Service Event" names Secrets Manager writes when a rotation does not complete.
+ROTATION_FAILURE_EVENTS = ["RotationFailed", "RotationAbandoned"]
+
+
+def postgres_rotation_function(
+    owner: PlatformComponent,
+    *,
+    region: str,
+    function_name: str,
+    subnet_ids: Input,
+    security_group_id: Input,
+    kms_key_arn: Input,
+    tags: dict[str, str],
+) -> pulumi.Output[str]:
+    """Deploy the rotation function in the VPC (it must reach the cluster on 5432 and Secrets Manager over the
+    interface endpoint) and return its ARN. The application grants secretsmanager.amazonaws.com the invoke."""
+    stack = aws.serverlessrepository.CloudFormationStack(
+        owner.cname("rotation-app"),
+        region=region,
+        name=function_name,
+        application_id=POSTGRES_SINGLE_USER_APP,
+        capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+        parameters={
+            "functionName": function_name,
+            "endpoint": f"https://secretsmanager.{region}.amazonaws.com",
+            "vpcSubnetIds": pulumi.Output.from_input(subnet_ids).apply(lambda ids: ",".join(ids)),
+            "vpcSecurityGroupIds": security_group_id,
+            "kmsKeyArn": kms_key_arn,
+        },
+        tags=owner.tagged(tags, function_name),
+        opts=owner.child(),
+    )
+    return stack.outputs.apply(lambda outputs: outputs["RotationLambdaARN"])
+
+
+def rotation_failure_pattern() -> str:
+    return json.dumps(
+        {
+            "source": ["aws.secretsmanager"],
+            "detail-type": ["AWS Service Event via CloudTrail"],
+            "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ROTATION_FAILURE_EVENTS},
+        }
+    )
+
+
+def rotation_failure_alert(
+    owner: PlatformComponent, *, region: str, name: str, topic_arn: Input, tags: dict[str, str]
+) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule on every failed rotation in this Region, published to the alert topic `topic_arn`."""
+    rule = aws.cloudwatch.EventRule(
+        owner.cname("rotation-failed"),
+        region=region,
+        name=name,
+        description="A Secrets Manager rotation failed or was abandoned in this Region",
+        event_pattern=rotation_failure_pattern(),
+        tags=owner.tagged(tags, name),
+        opts=owner.child(),
+    )
+    aws.cloudwatch.EventTarget(
+        owner.cname("rotation-failed-target"),
+        region=region,
+        rule=rule.name,
+        arn=topic_arn,
+        opts=owner.child(),
+    )
+    return rule
