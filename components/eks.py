@@ -49,10 +49,20 @@ class AccessGrant(BaseModel):
 
     key: str = Field(..., pattern=r"^[a-z0-9-]{1,60}$", description="Stable logical-name suffix.")
     principal_arn: str = Field(..., description="IAM role ARN.")
-    policy: Literal[
-        "AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"
-    ] = Field(..., description="EKS access policy name.")
+    policy: (
+        Literal["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"]
+        | None
+    ) = Field(..., description="EKS access policy name; None = Kubernetes RBAC only (via `kubernetes_groups`).")
     namespaces: list[str] | None = Field(None, description="None = cluster scope; else these namespaces.")
+    kubernetes_groups: list[str] = Field(
+        default_factory=list, description="Kubernetes groups of the entry, bound by RoleBindings (custom RBAC)."
+    )
+
+    @model_validator(mode="after")
+    def _some_access(self) -> AccessGrant:
+        if self.policy is None and not self.kubernetes_groups:
+            raise ValueError(f"access grant {self.key}: set an access policy or kubernetes_groups")
+        return self
 
 
 class EksClusterArgs(ComponentArgs):
@@ -440,9 +450,12 @@ class EksCluster(PlatformComponent):
             cluster_name=self.cluster.name,
             principal_arn=grant.principal_arn,
             type="STANDARD",
+            kubernetes_groups=list(grant.kubernetes_groups) or None,
             tags=self.tagged(args.tags, f"{args.cluster_name}-{grant.key}"),
             opts=self.child(),
         )
+        if grant.policy is None:
+            return
         scope = (
             aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster")
             if grant.namespaces is None

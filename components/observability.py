@@ -24,7 +24,7 @@ from components.sns import topic_policy as sns_topic_policy
 TIERS = ("critical", "high", "medium", "low")
 ROUTE53_METRICS_REGION = "us-east-1"
 # Services that publish to the topics (and so need the key): alarms, budgets, backup vault notifications.
-PUBLISHERS = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com", "backup.amazonaws.com")
+PUBLISHERS = ("cloudwatch.amazonaws.com", "budgets.amazonaws.com", "backup.amazonaws.com", "events.amazonaws.com")
 
 
 class AlertTier(BaseModel):
@@ -317,6 +317,8 @@ def topic_policy(topic_arn: str, account: str) -> dict[str, Any]:
             Publisher("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com", f"arn:aws:cloudwatch:*:{account}:alarm:*"),
             Publisher("BudgetsPublish", "budgets.amazonaws.com", f"arn:aws:budgets::{account}:*"),
             Publisher("BackupPublish", "backup.amazonaws.com"),
+            # EventBridge rules of this account (e.g. Secrets Manager rotation failures, docs/security.md).
+            Publisher("EventBridgePublish", "events.amazonaws.com", f"arn:aws:events:*:{account}:rule/*"),
         ],
     )
 

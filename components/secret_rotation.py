@@ -12,8 +12,9 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field
 
-from components.base import Input, PlatformComponent
+from components.base import ComponentArgs, Input, PlatformComponent
 
 POSTGRES_SINGLE_USER_APP = (
     "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser"
@@ -63,24 +64,34 @@ def rotation_failure_pattern() -> str:
     )
 
 
-def rotation_failure_alert(
-    owner: PlatformComponent, *, region: str, name: str, topic_arn: Input, tags: dict[str, str]
-) -> aws.cloudwatch.EventRule:
-    """An EventBridge rule on every failed rotation in this Region, published to the alert topic `topic_arn`."""
-    rule = aws.cloudwatch.EventRule(
-        owner.cname("rotation-failed"),
-        region=region,
-        name=name,
-        description="A Secrets Manager rotation failed or was abandoned in this Region",
-        event_pattern=rotation_failure_pattern(),
-        tags=owner.tagged(tags, name),
-        opts=owner.child(),
-    )
-    aws.cloudwatch.EventTarget(
-        owner.cname("rotation-failed-target"),
-        region=region,
-        rule=rule.name,
-        arn=topic_arn,
-        opts=owner.child(),
-    )
-    return rule
+class RotationFailureAlertArgs(ComponentArgs):
+    """Args of `RotationFailureAlert`."""
+
+    topic_arn: Input = Field(..., description="Alert topic (it must allow events.amazonaws.com to publish).")
+
+
+class RotationFailureAlert(PlatformComponent):
+    """An EventBridge rule on every failed or abandoned Secrets Manager rotation in this Region, published to the
+    alert topic. Secrets Manager emits these as CloudTrail "AWS Service Event" records, which EventBridge receives
+    from CloudTrail's management events (the account trail must log them)."""
+
+    def __init__(self, name: str, args: RotationFailureAlertArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:observability:RotationFailureAlert", name, opts)
+        rule_name = f"{args.name_prefix}-secret-rotation-failed"
+        self.rule = aws.cloudwatch.EventRule(
+            self.cname("rule"),
+            region=args.region,
+            name=rule_name,
+            description="A Secrets Manager rotation failed or was abandoned in this Region",
+            event_pattern=rotation_failure_pattern(),
+            tags=self.tagged(args.tags, rule_name),
+            opts=self.child(),
+        )
+        aws.cloudwatch.EventTarget(
+            self.cname("target"),
+            region=args.region,
+            rule=self.rule.name,
+            arn=args.topic_arn,
+            opts=self.child(),
+        )
+        self.register_outputs({"ruleArn": self.rule.arn})

@@ -10,15 +10,18 @@ import pulumi_kubernetes as k8s
 
 from components.alb import RegionalAlb, RegionalAlbArgs
 from components.eks import AccessGrant, EksCluster, EksClusterArgs, NodePool
+from components.team_rbac import GROUP as EDIT_GROUP
 from infra.config.compute import ComputeConfig
 from stacks.context import RegionContext
 
-# Seed 000 role hierarchy -> EKS access policy. `None` namespaces = cluster scope.
-ROLE_POLICIES: dict[str, tuple[str, bool]] = {
+# Seed 000 role hierarchy -> EKS access policy (or None: the `EditWithoutSecrets` RBAC group), namespaced?
+# Team leads and senior developers edit their namespaces but must not read Secrets, which AmazonEKSEditPolicy
+# allows: they get the platform's ClusterRole through a Kubernetes group instead (docs/security.md).
+ROLE_POLICIES: dict[str, tuple[str | None, bool]] = {
     "enterprise_admin": ("AmazonEKSClusterAdminPolicy", False),
     "business_unit_admin": ("AmazonEKSAdminPolicy", True),
-    "team_lead": ("AmazonEKSEditPolicy", True),
-    "senior_developer": ("AmazonEKSEditPolicy", True),
+    "team_lead": (None, True),
+    "senior_developer": (None, True),
     "developer": ("AmazonEKSViewPolicy", True),
 }
 
@@ -55,6 +58,7 @@ def access_grants(cfg: ComputeConfig, default_namespaces: list[str]) -> list[Acc
                     principal_arn=arn,
                     policy=policy,  # type: ignore[arg-type]
                     namespaces=namespaces,
+                    kubernetes_groups=[EDIT_GROUP] if policy is None else [],
                 )
             )
     return grants

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from components.certificate import DnsValidatedCertificate, DnsValidatedCertificateArgs
+from components.dns_query_log import QUERY_LOG_REGION, DnsQueryLog, DnsQueryLogArgs
 from components.hosted_zone import HostedZone, HostedZoneArgs
 from stacks.context import RegionContext
 
@@ -41,6 +42,17 @@ def build_dns(ctx: RegionContext) -> Dns:
             zone_id = zone.zone_id
             pulumi.export("hostedZoneNameServers", zone.name_servers)
         zone_name: pulumi.Output[str] = pulumi.Output.from_input(cfg.zone_name)
+        if cfg.query_logging and ctx.region == QUERY_LOG_REGION:
+            # The zone's owner logs its queries; a primary elsewhere would need us-east-1's control plane.
+            query_log = DnsQueryLog(
+                "dns-query-log",
+                DnsQueryLogArgs(
+                    region=ctx.region, name_prefix=ctx.base, tags=ctx.tags, zone_id=zone_id,
+                    zone_name=cfg.zone_name, account_id=ctx.account_id, retention_days=cfg.query_log_retention_days,
+                ),
+                opts=ctx.opts(),
+            )  # fmt: skip
+            pulumi.export("dnsQueryLogGroupName", query_log.log_group_name)
     else:
         zone_id = ctx.from_primary("hostedZoneId")
         zone_name = ctx.from_primary("hostedZoneName")

@@ -10,6 +10,7 @@ import pulumi
 
 from components.observability import ROUTE53_METRICS_REGION, AlarmThresholds, AlertTier, ObservabilityArgs
 from components.observability import Observability as ObservabilityComponent
+from components.secret_rotation import RotationFailureAlert, RotationFailureAlertArgs
 from infra.config.observability import TIERS
 from stacks.context import RegionContext
 
@@ -65,6 +66,14 @@ def build_observability(ctx: RegionContext, compute: Any, data: Any, traffic: An
         opts=ctx.opts(),
     )
     pulumi.export("alertTopicArns", component.topic_arns)
+    # A failed rotation leaves the old credential in place and is otherwise silent: page the critical tier.
+    RotationFailureAlert(
+        "secret-rotation-alert",
+        RotationFailureAlertArgs(
+            region=ctx.region, name_prefix=ctx.base, tags=ctx.tags, topic_arn=component.topic_arns["critical"]
+        ),
+        opts=ctx.opts(),
+    )
     if "route53-health" in component.alarms:
         # The one alarm on this region's Route 53 health check (created in us-east-1, where the metric lives).
         pulumi.export("healthCheckAlarmArn", component.alarms["route53-health"].arn)

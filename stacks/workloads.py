@@ -14,8 +14,11 @@ import pulumi
 
 from components.db_bootstrap import DbBootstrap, DbBootstrapArgs
 from components.db_bootstrap_sql import DbRole
+from components.team_rbac import GROUP as EDIT_GROUP
+from components.team_rbac import EditWithoutSecrets, EditWithoutSecretsArgs
 from components.workload import Workload, WorkloadArgs
 from infra.config.workloads import ServiceConfig, WorkloadsConfig
+from stacks.compute import access_grants
 from stacks.context import RegionContext
 from stacks.data import Data
 
@@ -148,6 +151,18 @@ def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
         )
     if ctx.is_writer:
         result.bootstrap = build_db_bootstrap(ctx, compute, data)
+    edit_namespaces = sorted({
+        ns for grant in access_grants(ctx.cfg.compute, cfg.namespaces) if EDIT_GROUP in grant.kubernetes_groups
+        for ns in grant.namespaces or []
+    })  # fmt: skip
+    if edit_namespaces:
+        # RoleBindings live in the services' namespaces: create them after the namespaces.
+        EditWithoutSecrets(
+            "team-edit",
+            EditWithoutSecretsArgs(region=ctx.region, name_prefix=ctx.base, tags=ctx.tags, namespaces=edit_namespaces),
+            provider=compute.k8s_provider,
+            opts=ctx.opts(depends_on=[w.namespace for w in result.services.values()]),
+        )
     return result
 
 

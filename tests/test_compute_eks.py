@@ -269,9 +269,17 @@ def test_stack_seed_roles_mapped_to_access_policies(plans, stack):
     assert policies["devtools-enterprise-admin"]["accessScope"] == {"type": "cluster"}
     assert policies["devtools-business-unit-admin"]["policyArn"].endswith("/AmazonEKSAdminPolicy")
     assert policies["devtools-developer"]["policyArn"].endswith("/AmazonEKSViewPolicy")
-    scoped = policies["devtools-team-lead"]["accessScope"]
+    scoped = policies["devtools-developer"]["accessScope"]
     assert scoped["type"] == "namespace"
     assert sorted(scoped["namespaces"]) == ["analytics", "audit-logging", "claude-api", "user-management"]
+    # team leads and senior developers edit without Secrets: a Kubernetes group, no managed edit policy
+    entries = {
+        e.inputs["principalArn"].rsplit("/", 1)[-1]: e.inputs
+        for e in plans[stack].of_type("aws:eks/accessEntry:AccessEntry")
+    }
+    for role in ("devtools-team-lead", "devtools-senior-developer"):
+        assert role not in policies
+        assert entries[role]["kubernetesGroups"] == ["platform-edit-no-secrets"]
 
 
 @pytest.mark.parametrize("stack", ["us-east-1", "eu-west-1"])

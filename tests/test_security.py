@@ -179,3 +179,69 @@ def test_stack_files_use_placeholder_digests_the_config_documents():
     fleet = load_fleet(REPO_ROOT)
     for cfg in fleet.stacks.values():
         assert all(svc.digest and svc.tag for svc in cfg.workloads.services)
+
+
+def test_edit_access_entries_cannot_read_secrets(plan):
+    """AmazonEKSEditPolicy can read Secrets; the team-lead / senior-developer entries get a ClusterRole that cannot,
+    bound in the service namespaces only, and no namespace they reach is the bootstrap namespace."""
+    policies = plan.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert not [p for p in policies if p.inputs["policyArn"].endswith("/AmazonEKSEditPolicy")]
+    role = plan.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "team-edit-role").inputs
+    resources = {(group, res) for rule in role["rules"] for group in rule["apiGroups"] for res in rule["resources"]}
+    assert ("", "configmaps") in resources and ("apps", "deployments") in resources
+    assert not {res for _, res in resources} & {"secrets", "*", "pods/exec", "pods/attach", "pods/portforward"}
+    assert all("*" not in rule["verbs"] for rule in role["rules"])
+    bindings = plan.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert sorted(b.inputs["metadata"]["namespace"] for b in bindings) == sorted(SERVICES)
+    for binding in bindings:
+        assert binding.inputs["subjects"] == [
+            {"kind": "Group", "name": "platform-edit-no-secrets", "apiGroup": "rbac.authorization.k8s.io"}
+        ]
+        assert binding.inputs["roleRef"]["kind"] == "ClusterRole"
+    reached = {ns for p in policies for ns in p.inputs["accessScope"].get("namespaces", [])}
+    assert "platform-db-bootstrap" not in reached
+
+
+def test_route53_query_logging_in_us_east_1_with_config_retention(primary_plan, secondary_plan):
+    log = primary_plan.one("aws:cloudwatch/logGroup:LogGroup", "dns-query-log-log").inputs
+    assert log["region"] == "us-east-1" and log["name"] == "/aws/route53/devtools.example.com"
+    assert log["retentionInDays"] == 365 and log["kmsKeyId"]
+    query_log = primary_plan.one("aws:route53/queryLog:QueryLog").inputs
+    assert query_log["zoneId"] == primary_plan.outputs["hostedZoneId"]
+    policy = json.loads(primary_plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy").inputs["policyDocument"])
+    statement = policy["Statement"][0]
+    assert statement["Principal"] == {"Service": "route53.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(primary_plan.outputs["hostedZoneId"])
+    # the zone belongs to the primary: the secondary builds no query log of its own
+    assert secondary_plan.of_type("aws:route53/queryLog:QueryLog") == []
+
+
+def test_query_logging_from_a_primary_outside_us_east_1_is_a_config_error():
+    fleet = load_fleet(REPO_ROOT)
+    moved = fleet.stacks["us-east-1"].model_copy(update={"region": "us-west-2"})
+    issues = [i for i in fleet_issues({**fleet.stacks, "us-east-1": moved}) if "queryLogging" in i.key]
+    assert len(issues) == 1 and "us-east-1" in issues[0].message and "queryLogging: false" in issues[0].fix
+
+
+def test_no_access_entry_may_reach_the_bootstrap_namespace(write_stacks):
+    def widen(doc: dict) -> None:
+        doc["platform:compute"]["access"]["team_lead"]["namespaces"] = ["claude-api", "platform-db-bootstrap"]
+
+    with pytest.raises(ConfigError) as caught:
+        load_fleet(write_stacks({"us-east-1": widen}))
+    [issue] = caught.value.issues
+    assert (issue.file, issue.key) == ("Pulumi.us-east-1.yaml", "platform:compute.access.team_lead.namespaces")
+    assert "master secret" in issue.message
+
+
+def test_rotation_failures_page_the_critical_tier(plan):
+    rule = plan.one("aws:cloudwatch/eventRule:EventRule", "secret-rotation-alert-rule").inputs
+    pattern = json.loads(rule["eventPattern"])
+    assert pattern["source"] == ["aws.secretsmanager"]
+    assert set(pattern["detail"]["eventName"]) == {"RotationFailed", "RotationAbandoned"}
+    target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "secret-rotation-alert-target").inputs
+    assert target["arn"] == plan.outputs["alertTopicArns"]["critical"]
+    topic_policy = json.loads(
+        plan.one("aws:sns/topicPolicy:TopicPolicy", "observability-critical-policy").inputs["policy"]
+    )
+    assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in topic_policy["Statement"])

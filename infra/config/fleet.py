@@ -177,7 +177,43 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     issues.extend(_backup_issues(stacks))
     issues.extend(_cost_issues(stacks, names))
     issues.extend(_image_issues(stacks))
+    issues.extend(_query_log_issues(stacks))
+    issues.extend(_access_issues(stacks))
     return issues
+
+
+def _access_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """Only the bootstrap Job's identity may use the master secret: no person's access entry reaches its namespace."""
+    issues: list[ConfigIssue] = []
+    for name, cfg in sorted(stacks.items()):
+        bootstrap = cfg.workloads.db_bootstrap.namespace
+        for role, access in sorted(cfg.compute.access.items()):
+            if bootstrap in (access.namespaces or []):
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:compute.access.{role}.namespaces",
+                        f"includes '{bootstrap}', the database bootstrap namespace, whose Job reads the master secret.",
+                        f"remove '{bootstrap}'; break-glass access goes through the enterprise_admin role.",
+                    )
+                )
+    return issues
+
+
+def _query_log_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """Route 53 query logs must go to us-east-1; the zone's owner (the primary) can only log from there."""
+    return [
+        ConfigIssue(
+            stack_file_name(name),
+            "platform:traffic.queryLogging",
+            f"is true but the primary (the zone's owner) is in {cfg.region}: Route 53 writes query logs only to "
+            "a log group in us-east-1, and no stack manages another Region's resources.",
+            "set queryLogging: false (and log queries from a us-east-1 stack or the account baseline), or make "
+            "the us-east-1 stack the primary.",
+        )
+        for name, cfg in sorted(stacks.items())
+        if cfg.is_primary and cfg.traffic.query_logging and cfg.region != "us-east-1"
+    ]
 
 
 def is_production(cfg: StackConfig) -> bool:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.network import LogRetentionDays
 from infra.config.regions import AWS_REGIONS
 
 # Route 53 health checkers run from these Regions (a health check needs at least 3 of them).
@@ -109,6 +110,12 @@ class TrafficConfig(ConfigModel):
         ),
     )
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)  # type: ignore[arg-type]
+    query_logging: bool = Field(
+        True,
+        description="Route 53 DNS query logging for the public zone (primary stack; AWS requires the log group in "
+        "us-east-1, so a primary in another Region cannot log without another Region's control plane).",
+    )
+    query_log_retention_days: LogRetentionDays = Field(365, description="Retention of the DNS query log (days).")
 
     @field_validator("routing_policy", mode="before")
     @classmethod
