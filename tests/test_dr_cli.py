@@ -106,3 +106,20 @@ def test_drill_toward_the_current_writer_exits_3_on_a_fresh_emulator(plans, tmp_
     code = main([*argv, "--reports-dir", str(tmp_path / "reports")])
     assert code == 3
     assert "already the current writer" in capsys.readouterr().out
+
+
+def test_latency_routing_is_refused_before_planning_or_any_write(tmp_path, capsys):
+    """A routing policy with no record state to shift: exit 3 from the stack files alone (no emulator, no plan)."""
+    from infra.plan.runner import REPO_ROOT
+
+    for name in ("Pulumi.yaml", "Pulumi.us-east-1.yaml", "Pulumi.eu-west-1.yaml"):
+        text = (REPO_ROOT / name).read_text()
+        if name != "Pulumi.yaml":
+            assert "routingPolicy: failover" in text
+            text = text.replace("routingPolicy: failover", "routingPolicy: latency")
+        (tmp_path / name).write_text(text)
+    argv = ["--root", str(tmp_path), "drill", "planned", "--from", "us-east-1", "--to", "eu-west-1", "--local"]
+    code = main([*argv, "--execute", "--reports-dir", str(tmp_path / "reports")])
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert "routingPolicy is 'latency'" in out and "planning" not in out and "emulator" not in out

@@ -218,6 +218,11 @@ def test_dry_run_changes_nothing(env):
     assert all(s["calls"] and s["why"] for s in result.report["steps"])
     assert not env.knob(SECONDARY).done()
     jsonschema.validate(result.report, SCHEMA)
+    # even a dry-run carries the modeled RTO of what it would run (no program time yet)
+    modeled = result.report["rto"]["modeled"]
+    assert modeled["programOverheadSeconds"] == 0 and modeled["seconds"] == sum(
+        t["seconds"] for t in modeled["criticalPath"]
+    )
 
 
 # ------------------------------------------------------------------------------------------------ refusals

@@ -213,7 +213,7 @@ def render(result: Result, console) -> None:
         table.add_row(s["name"], ", ".join(s.get("after", [])), s["outcome"], str(s.get("seconds", "")), last)
     if r["steps"]:
         console.print(table)
-    if not r["executed"]:
+    if r["outcome"] == "dry-run":
         for s in r["steps"]:
             console.print(f"  {s['name']}: {s['why']}")
         console.print("dry-run: nothing was changed. Add --execute to act.")
@@ -228,28 +228,29 @@ def render(result: Result, console) -> None:
             console.print(f"  [yellow]skipped[/] {s['name']}: {reason}")
     for item in r.get("pending", []):
         console.print(f"[yellow]pending:[/] {item}")
+
+    def verdict(passed) -> str:
+        return "pass" if passed else "FAIL" if passed is False else "n/a"
+
+    rto, rpo = r["rto"], r["rpo"]
     if r["executed"] and r["outcome"] != "refused":
-        rto, rpo = r["rto"], r["rpo"]
-
-        def verdict(passed) -> str:
-            return "pass" if passed else "FAIL" if passed is False else "n/a"
-
         console.print(
             f"RTO measured {rto['seconds']}s (budget {rto['budgetSeconds']}s, {verdict(rto['passed'])})   "
             f"RPO {rpo['seconds']}s (budget {rpo['budgetSeconds']}s, {verdict(rpo['passed'])})"
         )
-        modeled = rto.get("modeled")
-        if modeled:
-            t, reads = modeled["traffic"], modeled["readPath"]
-            console.print(
-                f"RTO modeled for AWS {modeled['seconds']}s (budget {modeled['budgetSeconds']}s, "
-                f"{verdict(modeled['passed'])}): program {modeled['programOverheadSeconds']}s + "
-                + " + ".join(f"{p['operation']} {p['seconds']:g}s" for p in modeled["criticalPath"])
-            )
-            console.print(
-                f"traffic failover modeled ({t['mechanism']}) {t['seconds']}s ({verdict(t['passed'])}), reads via "
-                f"CloudFront {reads['seconds']}s ({verdict(reads['passed'])}); budget {t['budgetSeconds']}s"
-            )
+    modeled = rto.get("modeled")
+    if modeled:
+        t, reads = modeled["traffic"], modeled["readPath"]
+        console.print(
+            f"RTO modeled for AWS {modeled['seconds']}s (budget {modeled['budgetSeconds']}s, "
+            f"{verdict(modeled['passed'])}): program {modeled['programOverheadSeconds']}s + "
+            + " + ".join(f"{p['operation']} {p['seconds']:g}s" for p in modeled["criticalPath"])
+        )
+        console.print(
+            f"traffic failover modeled ({t['mechanism']}) {t['seconds']}s ({verdict(t['passed'])}), reads via "
+            f"CloudFront {reads['seconds']}s ({verdict(reads['passed'])}); budget {t['budgetSeconds']}s"
+        )
+    if r["executed"] and r["outcome"] != "refused":
         cap = r["capacity"]
         if cap.get("before"):
             for name, before in cap["before"].items():

@@ -43,7 +43,7 @@ class Reachability:
         if not services:
             return ""
         first = next(iter(services.values()))
-        return f"{', '.join(sorted(services))} did not answer ({first})"
+        return f"{', '.join(sorted(services))}: {first}"
 
     def report(self) -> dict[str, Any]:
         return {key: dict(sorted(v.items())) for key, v in sorted(self.down.items()) if v}

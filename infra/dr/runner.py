@@ -77,7 +77,7 @@ def _reach_refusal(settings: DrillSettings, reach: Reachability, regions: list[s
         return None
     parts = [f"{r} ({reach.reason(r)})" for r in down]
     if reach.route53_api_down:
-        parts.append(f"the {ROUTE53_API} ({reach.reason(ROUTE53_API)})")
+        parts.append(f"the Route 53 API, control plane in us-east-1 ({reach.reason(ROUTE53_API)})")
     if not parts:
         return None
     return (
@@ -190,6 +190,7 @@ def run_drill(
                 for s in steps
             ]
             report["capacity"].update(before=capacity.get("before"), source=capacity.get("source"))
+            _modeled(report, settings, state, scaled=True, failed=False)  # a pre-warm is assumed to add capacity
             return finish(0)
         lock = FleetLock(
             aws,
@@ -259,8 +260,6 @@ def _rto(report, settings, engine, by_name, state, capacity, failed: bool) -> No
     """Measured RTO (cut-over start to traffic on target) and the modeled real one; never passing if failed."""
     from datetime import datetime
 
-    from components.cdn import ORIGIN_CONNECTION_ATTEMPTS, ORIGIN_CONNECTION_TIMEOUT_SECONDS
-
     def parse(ts: str) -> datetime:
         return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
@@ -277,6 +276,13 @@ def _rto(report, settings, engine, by_name, state, capacity, failed: bool) -> No
         report["rto"]["passed"] = False
     before, after = capacity.get("before") or {}, capacity.get("after") or {}
     scaled = any(after.get(n, {}).get("desiredSize", 0) > c.get("desiredSize", 0) for n, c in before.items())
+    _modeled(report, settings, state, scaled, failed)
+
+
+def _modeled(report, settings, state, scaled: bool, failed: bool) -> None:
+    """The modeled real RTO (`infra/dr/rto.py`); for a dry-run, of the planned steps (no program time yet)."""
+    from components.cdn import ORIGIN_CONNECTION_ATTEMPTS, ORIGIN_CONNECTION_TIMEOUT_SECONDS
+
     report["rto"]["modeled"] = model(
         steps=report["steps"],
         kind=settings.kind,

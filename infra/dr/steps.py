@@ -299,7 +299,7 @@ def build_steps(
         # health check fails (data plane); the step's done() waits for DNS to answer the target.
         st.skip(
             "traffic-shift",
-            f"records not updated: Route 53 API {st.reach.reason(ROUTE53_API)}; "
+            f"records not updated, the Route 53 API does not answer ({st.reach.reason(ROUTE53_API)}); "
             "relying on Route 53 health-check failover (data plane)",
         )
         if s.execute:

@@ -93,7 +93,10 @@ class RegionOutage:
             into = [e for e in self.log if e["endpointRegion"] == self.region]
         return {
             "region": self.region,
-            "cut": [f"every regional endpoint of {self.region}", *(f"{s} (global)" for s in self.cut_services())],
+            "cut": [
+                f"every regional endpoint of {self.region}",
+                *(f"{s} (global endpoint only)" if s == "sts" else f"{s} (global)" for s in self.cut_services()),
+            ],
             "requestsToFailedRegion": len(into),
             "sentToFailedRegion": sum(1 for e in into if not e["cut"]),
             "services": sorted({e["service"] for e in into}),
