@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.datastore import client_only_security_group, kms_secret
 from components.kms import KmsKey, KmsKeyArgs
-from components.secret_rotation import postgres_rotation_function
+from components.secret_rotation import postgres_rotation_function, rotation_security_group
 
 ENGINE = "aurora-postgresql"
 PORT = 5432
@@ -135,18 +135,9 @@ class AuroraRegionalCluster(PlatformComponent):
         )
         rotation_sg = None
         if args.role == "primary":
-            rotation_sg = aws.ec2.SecurityGroup(
-                self.cname("rotation-sg"),
-                region=region,
-                vpc_id=args.vpc_id,
-                description="Master-secret rotation function: PostgreSQL and the Secrets Manager endpoint only",
-                egress=[
-                    aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=port, to_port=port,
-                                                    cidr_blocks=[args.vpc_cidr], description=what)
-                    for port, what in ((PORT, "Aurora"), (443, "Secrets Manager interface endpoint"))
-                ],
-                tags=self.tagged(tags, f"{base}-aurora-rotation-sg"),
-                opts=self.child(),
+            rotation_sg = rotation_security_group(
+                self, region=region, vpc_id=args.vpc_id, vpc_cidr=args.vpc_cidr, db_port=PORT,
+                name=f"{base}-aurora-rotation-sg", tags=tags,
             )  # fmt: skip
         sg = client_only_security_group(
             self,

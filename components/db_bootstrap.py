@@ -21,7 +21,7 @@ from pydantic import Field
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.db_bootstrap_sql import RUN_SH, DbRole, bootstrap_sql
-from components.workload import POD_IDENTITY_AGENT, UID
+from components.workload import POD_IDENTITY_AGENT, POD_IDENTITY_TRUST, UID, dns_egress
 
 PG_PORT = 5432
 
@@ -59,9 +59,7 @@ class DbBootstrap(PlatformComponent):
         self.role = aws.iam.Role(
             self.cname("role"),
             name=role_name,
-            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-                "Action": ["sts:AssumeRole", "sts:TagSession"]}]}),
+            assume_role_policy=POD_IDENTITY_TRUST,
             tags=self.tagged(args.tags, role_name),
             opts=self.child(),
         )  # fmt: skip
@@ -191,13 +189,6 @@ class DbBootstrap(PlatformComponent):
                 ports=[np.NetworkPolicyPortArgs(protocol=proto, port=port) for proto, port in ports],
             )
 
-        dns = np.NetworkPolicyEgressRuleArgs(
-            to=[np.NetworkPolicyPeerArgs(
-                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                    match_labels={"kubernetes.io/metadata.name": "kube-system"}),
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}))],
-            ports=[np.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
-        )  # fmt: skip
         np.NetworkPolicy(
             self.cname("netpol"),
             metadata=meta("db-bootstrap"),
@@ -205,7 +196,7 @@ class DbBootstrap(PlatformComponent):
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(),
                 policy_types=["Ingress", "Egress"],
                 ingress=[],
-                egress=[dns, to(POD_IDENTITY_AGENT, ("TCP", 80)),
+                egress=[dns_egress(), to(POD_IDENTITY_AGENT, ("TCP", 80)),
                         to(args.vpc_cidr, ("TCP", PG_PORT), ("TCP", 443))],
             ),
             opts=k8s_opts(),

@@ -54,6 +54,33 @@ def postgres_rotation_function(
     return stack.outputs.apply(lambda outputs: outputs["RotationLambdaARN"])
 
 
+def rotation_security_group(
+    owner: PlatformComponent,
+    *,
+    region: str,
+    vpc_id: Input,
+    vpc_cidr: str,
+    db_port: int,
+    name: str,
+    tags: dict[str, str],
+) -> aws.ec2.SecurityGroup:
+    """The rotation function's group: out to the database port and HTTPS (Secrets Manager endpoint) in the VPC only.
+    CIDR rather than the database's group: that group admits this one, and a reference back would be a cycle."""
+    return aws.ec2.SecurityGroup(
+        owner.cname("rotation-sg"),
+        region=region,
+        vpc_id=vpc_id,
+        description="Master-secret rotation function: PostgreSQL and the Secrets Manager endpoint only",
+        egress=[
+            aws.ec2.SecurityGroupEgressArgs(protocol="tcp", from_port=port, to_port=port, cidr_blocks=[vpc_cidr],
+                                            description=what)
+            for port, what in ((db_port, "database"), (443, "Secrets Manager interface endpoint"))
+        ],
+        tags=owner.tagged(tags, name),
+        opts=owner.child(),
+    )  # fmt: skip
+
+
 def rotation_failure_pattern() -> str:
     return json.dumps(
         {

@@ -22,6 +22,35 @@ _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # EKS Pod Identity agent (link-local) that hands out the service account's role credentials.
 POD_IDENTITY_AGENT = "169.254.170.23/32"
 UID = 10001
+# Trust policy of a role that EKS Pod Identity hands to a service account.
+POD_IDENTITY_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ],
+    }
+)
+
+
+def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    """Egress to CoreDNS in kube-system (UDP and TCP 53)."""
+    np = k8s.networking.v1
+    return np.NetworkPolicyEgressRuleArgs(
+        to=[
+            np.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                ),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+            )
+        ],
+        ports=[np.NetworkPolicyPortArgs(protocol=proto, port=53) for proto in ("UDP", "TCP")],
+    )
 
 
 class WorkloadArgs(ComponentArgs):
@@ -120,18 +149,7 @@ class Workload(PlatformComponent):
         self.role = aws.iam.Role(
             self.cname("role"),
             name=role_name,
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "pods.eks.amazonaws.com"},
-                            "Action": ["sts:AssumeRole", "sts:TagSession"],
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=POD_IDENTITY_TRUST,
             tags=self.tagged(args.tags, role_name),
             opts=self.child(),
         )
@@ -388,21 +406,7 @@ class Workload(PlatformComponent):
                 )
             )
         egress = [
-            # DNS (CoreDNS in kube-system).
-            np.NetworkPolicyEgressRuleArgs(
-                to=[
-                    np.NetworkPolicyPeerArgs(
-                        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                            match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                        ),
-                        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                    )
-                ],
-                ports=[
-                    np.NetworkPolicyPortArgs(protocol="UDP", port=53),
-                    np.NetworkPolicyPortArgs(protocol=tcp, port=53),
-                ],
-            ),
+            dns_egress(),
             # AWS credentials from the EKS Pod Identity agent.
             np.NetworkPolicyEgressRuleArgs(
                 to=[np.NetworkPolicyPeerArgs(ip_block=np.IPBlockArgs(cidr=POD_IDENTITY_AGENT))],

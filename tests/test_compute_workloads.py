@@ -124,6 +124,14 @@ def test_config_map_and_secret_stay_secret(workload_plan):
     secret = workload_plan.one("kubernetes:core/v1:Secret").inputs
     assert secret["stringData"] == "[secret]"
     assert "s3cr3t" not in str(workload_plan.to_dict())
+    # a credential is a read-only file in the pod, never an environment variable
+    spec = workload_plan.one("kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert [s for s in container["envFrom"] if "secretRef" in s] == [] and "env" not in container
+    volume = next(v for v in spec["volumes"] if "secret" in v)
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"] and volume["secret"]["defaultMode"] == 0o440
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    assert mount == {"name": volume["name"], "mountPath": "/var/run/secrets/platform", "readOnly": True}
 
 
 def test_identity_via_pod_identity(workload_plan):

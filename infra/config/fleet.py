@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.fleet_security import security_issues
 from infra.config.loader import load_stack_file, stack_file_name
 from infra.config.stack import StackConfig
 
@@ -176,70 +177,7 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     issues.extend(_data_issues(stacks, names))
     issues.extend(_backup_issues(stacks))
     issues.extend(_cost_issues(stacks, names))
-    issues.extend(_image_issues(stacks))
-    issues.extend(_query_log_issues(stacks))
-    issues.extend(_access_issues(stacks))
-    return issues
-
-
-def _access_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
-    """Only the bootstrap Job's identity may use the master secret: no person's access entry reaches its namespace."""
-    issues: list[ConfigIssue] = []
-    for name, cfg in sorted(stacks.items()):
-        bootstrap = cfg.workloads.db_bootstrap.namespace
-        for role, access in sorted(cfg.compute.access.items()):
-            if bootstrap in (access.namespaces or []):
-                issues.append(
-                    ConfigIssue(
-                        stack_file_name(name),
-                        f"platform:compute.access.{role}.namespaces",
-                        f"includes '{bootstrap}', the database bootstrap namespace, whose Job reads the master secret.",
-                        f"remove '{bootstrap}'; break-glass access goes through the enterprise_admin role.",
-                    )
-                )
-    return issues
-
-
-def _query_log_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
-    """Route 53 query logs must go to us-east-1; the zone's owner (the primary) can only log from there."""
-    return [
-        ConfigIssue(
-            stack_file_name(name),
-            "platform:traffic.queryLogging",
-            f"is true but the primary (the zone's owner) is in {cfg.region}: Route 53 writes query logs only to "
-            "a log group in us-east-1, and no stack manages another Region's resources.",
-            "set queryLogging: false (and log queries from a us-east-1 stack or the account baseline), or make "
-            "the us-east-1 stack the primary.",
-        )
-        for name, cfg in sorted(stacks.items())
-        if cfg.is_primary and cfg.traffic.query_logging and cfg.region != "us-east-1"
-    ]
-
-
-def is_production(cfg: StackConfig) -> bool:
-    """Production stacks (environment `prod`, `production`, `prod-eu`, ...) must pull images by digest."""
-    return cfg.environment.startswith("prod")
-
-
-def _image_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
-    """A tag can be re-pushed; only a digest names immutable content. Production stacks must carry digests."""
-    issues: list[ConfigIssue] = []
-    for name, cfg in sorted(stacks.items()):
-        if not is_production(cfg):
-            continue
-        images = [(f"platform:workloads.services[{i}]", svc.digest) for i, svc in enumerate(cfg.workloads.services)]
-        images.append(("platform:workloads.dbBootstrap", cfg.workloads.db_bootstrap.digest))
-        for key, digest in images:
-            if digest is None:
-                issues.append(
-                    ConfigIssue(
-                        stack_file_name(name),
-                        f"{key}.digest",
-                        f"is missing: environment '{cfg.environment}' is production and a tag alone is mutable.",
-                        "add `digest: sha256:<64 hex>` (e.g. from `aws ecr describe-images` or `docker buildx "
-                        "imagetools inspect`); keep `tag` beside it for readability.",
-                    )
-                )
+    issues.extend(security_issues(stacks))
     return issues
 
 

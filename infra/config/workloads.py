@@ -78,11 +78,9 @@ class ServiceCacheConfig(ConfigModel):
     )
 
 
-class ServiceConfig(ConfigModel):
-    """One service of seed 001's application layer: size, scaling bounds, image and network reach."""
+class PinnedImage(ConfigModel):
+    """An image: repository, informational tag and the digest that is pulled."""
 
-    name: str = Field(..., pattern=_DNS_LABEL, description="Service name (DNS label), e.g. `claude-api`.")
-    namespace: str | None = Field(None, pattern=_DNS_LABEL, description="Namespace; default: the service name.")
     image: str = Field(
         ..., description="Image repository without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/api`."
     )
@@ -92,25 +90,6 @@ class ServiceConfig(ConfigModel):
         description="Image digest `sha256:<64 hex>`; the image is pulled by digest. `python -m infra check` refuses a "
         "production stack (environment `prod*`) whose services have a tag but no digest.",
     )
-    instances: int = Field(..., ge=1, le=1000, description="Seed instance count = initial replicas.")
-    cpu: float = Field(..., gt=0, le=192, description="vCPU per pod (seed `resources.cpu`), requests = limits.")
-    memory_gib: float = Field(..., gt=0, le=1024, description="Memory GiB per pod (seed `resources.memory`).")
-    min_replicas: int = Field(..., ge=1, le=1000, description="HPA minimum (seed `scaling.min_instances`).")
-    max_replicas: int = Field(..., ge=1, le=1000, description="HPA maximum (seed `scaling.max_instances`).")
-    metric: Literal["cpu", "memory"] = Field("cpu", description="HPA resource metric (seed target_*_utilization).")
-    target_utilization: int = Field(70, ge=10, le=100, description="HPA target average utilization (%).")
-    scale_up_stabilization_seconds: int = Field(0, ge=0, le=3600, description="HPA scale-up window (cooldown).")
-    scale_down_stabilization_seconds: int = Field(300, ge=0, le=3600, description="HPA scale-down window.")
-    port: int = Field(8080, ge=1024, le=65535, description="Container port (non-root, so >= 1024).")
-    health_path: str = Field("/healthz", pattern=r"^/", description="Liveness/startup probe path.")
-    readiness_path: str = Field("/ready", pattern=r"^/", description="Readiness probe path.")
-    pdb_max_unavailable: str = Field("10%", pattern=r"^(\d+|\d{1,2}%)$", description="PDB maxUnavailable.")
-    public: bool = Field(False, description="Behind the regional ALB (exactly one service, the API).")
-    allowed_from: list[str] = Field(
-        default_factory=list, description="Other services (names) allowed to call this one (NetworkPolicy)."
-    )
-    database: ServiceDatabaseConfig = Field(default_factory=ServiceDatabaseConfig)  # type: ignore[arg-type]
-    cache: ServiceCacheConfig = Field(default_factory=ServiceCacheConfig)  # type: ignore[arg-type]
 
     @field_validator("image")
     @classmethod
@@ -141,9 +120,45 @@ class ServiceConfig(ConfigModel):
         return value
 
     @model_validator(mode="after")
-    def _bounds(self) -> ServiceConfig:
+    def _pinned(self) -> PinnedImage:
         if self.tag is None and self.digest is None:
-            raise ValueError(f"service '{self.name}': set `digest` (and optionally `tag`)")
+            raise ValueError("set `digest` (and optionally `tag`)")
+        return self
+
+    @property
+    def image_ref(self) -> str:
+        """`repo:tag@digest` pulls by digest (the tag is informational); `repo:tag` only without a digest."""
+        tag = f":{self.tag}" if self.tag else ""
+        return f"{self.image}{tag}@{self.digest}" if self.digest else f"{self.image}{tag}"
+
+
+class ServiceConfig(PinnedImage):
+    """One service of seed 001's application layer: size, scaling bounds, image and network reach."""
+
+    name: str = Field(..., pattern=_DNS_LABEL, description="Service name (DNS label), e.g. `claude-api`.")
+    namespace: str | None = Field(None, pattern=_DNS_LABEL, description="Namespace; default: the service name.")
+    instances: int = Field(..., ge=1, le=1000, description="Seed instance count = initial replicas.")
+    cpu: float = Field(..., gt=0, le=192, description="vCPU per pod (seed `resources.cpu`), requests = limits.")
+    memory_gib: float = Field(..., gt=0, le=1024, description="Memory GiB per pod (seed `resources.memory`).")
+    min_replicas: int = Field(..., ge=1, le=1000, description="HPA minimum (seed `scaling.min_instances`).")
+    max_replicas: int = Field(..., ge=1, le=1000, description="HPA maximum (seed `scaling.max_instances`).")
+    metric: Literal["cpu", "memory"] = Field("cpu", description="HPA resource metric (seed target_*_utilization).")
+    target_utilization: int = Field(70, ge=10, le=100, description="HPA target average utilization (%).")
+    scale_up_stabilization_seconds: int = Field(0, ge=0, le=3600, description="HPA scale-up window (cooldown).")
+    scale_down_stabilization_seconds: int = Field(300, ge=0, le=3600, description="HPA scale-down window.")
+    port: int = Field(8080, ge=1024, le=65535, description="Container port (non-root, so >= 1024).")
+    health_path: str = Field("/healthz", pattern=r"^/", description="Liveness/startup probe path.")
+    readiness_path: str = Field("/ready", pattern=r"^/", description="Readiness probe path.")
+    pdb_max_unavailable: str = Field("10%", pattern=r"^(\d+|\d{1,2}%)$", description="PDB maxUnavailable.")
+    public: bool = Field(False, description="Behind the regional ALB (exactly one service, the API).")
+    allowed_from: list[str] = Field(
+        default_factory=list, description="Other services (names) allowed to call this one (NetworkPolicy)."
+    )
+    database: ServiceDatabaseConfig = Field(default_factory=ServiceDatabaseConfig)  # type: ignore[arg-type]
+    cache: ServiceCacheConfig = Field(default_factory=ServiceCacheConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServiceConfig:
         if not self.min_replicas <= self.instances <= self.max_replicas:
             raise ValueError(
                 f"service '{self.name}': need minReplicas <= instances <= maxReplicas "
@@ -154,12 +169,6 @@ class ServiceConfig(ConfigModel):
     @property
     def ns(self) -> str:
         return self.namespace or self.name
-
-    @property
-    def image_ref(self) -> str:
-        """`repo:tag@digest` pulls by digest (the tag is informational); `repo:tag` only without a digest."""
-        tag = f":{self.tag}" if self.tag else ""
-        return f"{self.image}{tag}@{self.digest}" if self.digest else f"{self.image}{tag}"
 
     @property
     def db_user(self) -> str | None:
@@ -173,7 +182,7 @@ class ServiceConfig(ConfigModel):
         return self.cache.key_prefix or self.name
 
 
-class DbBootstrapConfig(ConfigModel):
+class DbBootstrapConfig(PinnedImage):
     """The in-cluster Job (writer Region only) that creates the schemas, the services' roles and their grants."""
 
     namespace: str = Field(
@@ -187,15 +196,11 @@ class DbBootstrapConfig(ConfigModel):
     )
     tag: str | None = Field("1.0.0", description="Image tag (informational beside the digest).")
     digest: str | None = Field(
-        placeholder_digest("db-bootstrap", "1.0.0"), description="Image digest `sha256:<64 hex>`."
+        placeholder_digest("db-bootstrap", "1.0.0"), description="Image digest `sha256:<64 hex>` (placeholder)."
     )
     schemas: list[str] = Field(
         default_factory=lambda: list(SEED_SCHEMAS), min_length=1, description="Schemas the Job creates (seed 001)."
     )
-
-    _image = field_validator("image")(ServiceConfig._image.__func__)  # type: ignore[attr-defined]
-    _tag = field_validator("tag")(ServiceConfig._tag.__func__)  # type: ignore[attr-defined]
-    _digest = field_validator("digest")(ServiceConfig._digest.__func__)  # type: ignore[attr-defined]
 
     @field_validator("schemas")
     @classmethod
@@ -204,11 +209,6 @@ class DbBootstrapConfig(ConfigModel):
         if bad:
             raise ValueError(f"schema names must be lowercase SQL identifiers: {bad}")
         return value
-
-    @property
-    def image_ref(self) -> str:
-        tag = f":{self.tag}" if self.tag else ""
-        return f"{self.image}{tag}@{self.digest}" if self.digest else f"{self.image}{tag}"
 
 
 class WorkloadsConfig(ConfigModel):
