@@ -153,7 +153,8 @@ class DbBootstrap(PlatformComponent):
             automount_service_account_token=False,
             restart_policy="OnFailure",
             enable_service_links=False,
-            node_selector={"platform/pool": "system"},
+            # The application pool: system nodes are tainted CriticalAddonsOnly and this Job has no toleration.
+            node_selector={"platform/pool": "application"},
             security_context=core.PodSecurityContextArgs(
                 run_as_non_root=True, run_as_user=UID, run_as_group=UID, fs_group=UID,
                 seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault")),
