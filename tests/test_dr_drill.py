@@ -83,9 +83,9 @@ class Env:
         self.knobs: dict[str, LocalKnob] = {}
         self.outage = None
 
-    def take_down(self, region: str) -> None:
+    def take_down(self, region: str, failure: str = "refused") -> None:
         """An emulated Region outage from now on (its health checks fail; the drill's requests there fail)."""
-        self.outage = self.emu.region_outage(region)
+        self.outage = self.emu.region_outage(region, failure)
 
     def knob(self, target: str) -> LocalKnob:
         # one temp copy of the stack files per target region, kept across re-runs (resume)
@@ -485,8 +485,9 @@ def test_outage_cuts_the_region_and_the_global_control_planes_at_the_transport(e
     assert {"iam", "dynamodb"} <= set(summary["services"])
 
 
-def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_data_plane(env):
-    env.take_down(PRIMARY)
+@pytest.mark.parametrize("failure", ["refused", "timeout"])
+def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_data_plane(env, failure):
+    env.take_down(PRIMARY, failure)
     result = env.drill("unplanned", accept_data_loss=True)
     assert result.exit_code == 0, result.report["error"]
     assert_on(env, SECONDARY)
@@ -496,6 +497,8 @@ def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_d
     assert report["final"]["redisPrimaryRegion"] == SECONDARY
     assert report["final"]["trafficRegion"] == SECONDARY
     assert report["outage"]["requestsToFailedRegion"] > 0 and report["outage"]["sentToFailedRegion"] == 0
+    expected = "ConnectTimeoutError" if failure == "timeout" else "EndpointConnectionError"
+    assert expected in report["reachability"][PRIMARY]["rds"]
     assert set(report["reachability"]) == {PRIMARY, "route53 API (control plane, us-east-1)"}
     steps = {s["name"]: s for s in report["steps"]}
     assert any(PRIMARY in r for r in steps["precheck-eks"]["skipped"])  # skipped with the reason, not failed
@@ -510,6 +513,20 @@ def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_d
         assert report["capacity"]["after"][name]["desiredSize"] == cfg["maxSize"]
     # the records still name us-east-1 PRIMARY: DNS moved by health checks alone
     assert env.primary_record() == PRIMARY
+
+
+def test_unplanned_failover_away_from_eu_west_1_uses_the_route53_api_that_still_answers(env):
+    assert env.drill("planned").exit_code == 0  # eu-west-1 is the writer now
+    env.take_down(SECONDARY)
+    result = env.drill("unplanned", source=SECONDARY, target=PRIMARY, accept_data_loss=True)
+    assert result.exit_code == 0, result.report["error"]
+    assert_on(env, PRIMARY)
+    assert env.primary_record() == PRIMARY  # the Route 53 API (us-east-1) answered: the records were updated
+    steps = {s["name"]: s for s in result.report["steps"]}
+    assert steps["traffic-shift"]["requestIds"] and result.report["rto"]["modeled"]["traffic"]["mechanism"] == (
+        "record-update"
+    )
+    assert set(result.report["reachability"]) == {SECONDARY} and result.report["pending"] == []
 
 
 @pytest.mark.parametrize("execute", [False, True])

@@ -39,6 +39,12 @@ def register(sub) -> None:
         help="--local: emulate the loss of REGION (every request there fails to connect; for us-east-1 also the "
         "global control planes: Route 53 API, IAM, CloudFront, ...; see docs/dr-runbook.md)",
     )
+    p.add_argument(
+        "--outage-failure",
+        choices=("refused", "timeout"),
+        default="refused",
+        help="how requests into the failed Region fail: connection refused (default) or connect timeout",
+    )
     p.set_defaults(func=drill_command)
 
 
@@ -96,7 +102,13 @@ def drill_command(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     if args.local:
         result = run_local(
-            args.root, settings, console, reports_dir, replan=not args.no_replan, outage=args.region_outage
+            args.root,
+            settings,
+            console,
+            reports_dir,
+            replan=not args.no_replan,
+            outage=args.region_outage,
+            outage_failure=args.outage_failure,
         )
     else:
         result = run_aws(args.root, fleet, settings, console, reports_dir)
@@ -121,7 +133,13 @@ def progress(console):
 
 
 def run_local(
-    root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool = True, outage: str | None = None
+    root: Path,
+    settings: DrillSettings,
+    console,
+    reports_dir: Path,
+    replan: bool = True,
+    outage: str | None = None,
+    outage_failure: str = "refused",
 ) -> Result:
     """Plan both stacks offline, seed the emulator with what they declare, run the drill against it.
 
@@ -147,7 +165,7 @@ def run_local(
         hooks: tuple = ()
         annotate = None
         if outage:
-            cut = emu.region_outage(outage)
+            cut = emu.region_outage(outage, outage_failure)
             hooks = (cut.attach,)
             console.print(f"[yellow]emulated outage of {outage}:[/] {', '.join(cut.summary()['cut'])}")
 

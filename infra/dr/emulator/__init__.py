@@ -45,11 +45,11 @@ class Emulator:
         """Where the emulated Route 53 authoritative DNS answers (data plane)."""
         return ("127.0.0.1", self.dns.port)
 
-    def region_outage(self, region: str) -> RegionOutage:
+    def region_outage(self, region: str, failure: str = "refused") -> RegionOutage:
         """Take `region` down from now on: its endpoints' health checks fail, and clients attached to `outages`
         (or to the returned `RegionOutage`) get connection errors for every endpoint there."""
         self.health.region_down(region)
-        self.outages.current = RegionOutage(region)
+        self.outages.current = RegionOutage(region, failure)
         return self.outages.current
 
     @property

@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 
 # Global services whose endpoints.json entry has no partitionEndpoint but one home Region (ARC's control plane).
 _EXTRA_GLOBAL = {"route53-recovery-control-config": "us-west-2"}
@@ -66,11 +66,18 @@ def endpoint_region(service: str, client_region: str) -> str:
     return home
 
 
+FAILURES = ("refused", "timeout")  # connection refused/unroutable, or the connect timing out
+
+
 @dataclass
 class RegionOutage:
-    """Every request to an endpoint in `region` fails to connect; `log` keeps what was attempted (for the report)."""
+    """Every request to an endpoint in `region` fails to connect; `log` keeps what was attempted (for the report).
+
+    `failure`: "refused" raises `EndpointConnectionError` (no route / connection refused); "timeout" raises
+    `ConnectTimeoutError` (what a black-holed endpoint gives after the client's connect timeout, without the wait)."""
 
     region: str
+    failure: str = "refused"
     log: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -93,6 +100,7 @@ class RegionOutage:
             into = [e for e in self.log if e["endpointRegion"] == self.region]
         return {
             "region": self.region,
+            "failure": self.failure,
             "cut": [
                 f"every regional endpoint of {self.region}",
                 *(f"{s} (global endpoint only)" if s == "sts" else f"{s} (global)" for s in self.cut_services()),
@@ -124,6 +132,8 @@ class OutageSwitch:
             with outage._lock:
                 outage.log.append({"service": service, "endpointRegion": endpoint_region(service, region), "cut": cut})
             if cut:
+                if outage.failure == "timeout":
+                    raise ConnectTimeoutError(endpoint_url=request.url)
                 raise EndpointConnectionError(endpoint_url=request.url)
             return None
 
