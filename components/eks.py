@@ -11,13 +11,13 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.eks_access import AccessGrant, add_access_grant
 from components.kms import KmsKey, KmsKeyArgs
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # Add-ons that must exist before nodes can become Ready (networking, service proxy, credentials agent).
 _BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 _MANAGED = "arn:aws:iam::aws:policy/"
-_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 
 
 class NodePool(BaseModel):
@@ -39,29 +39,6 @@ class NodePool(BaseModel):
     def _sizes(self) -> NodePool:
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ValueError(f"node pool {self.name}: need min <= desired <= max")
-        return self
-
-
-class AccessGrant(BaseModel):
-    """An IAM principal mapped to one EKS access policy, cluster-wide or in some namespaces."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    key: str = Field(..., pattern=r"^[a-z0-9-]{1,60}$", description="Stable logical-name suffix.")
-    principal_arn: str = Field(..., description="IAM role ARN.")
-    policy: (
-        Literal["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy", "AmazonEKSViewPolicy"]
-        | None
-    ) = Field(..., description="EKS access policy name; None = Kubernetes RBAC only (via `kubernetes_groups`).")
-    namespaces: list[str] | None = Field(None, description="None = cluster scope; else these namespaces.")
-    kubernetes_groups: list[str] = Field(
-        default_factory=list, description="Kubernetes groups of the entry, bound by RoleBindings (custom RBAC)."
-    )
-
-    @model_validator(mode="after")
-    def _some_access(self) -> AccessGrant:
-        if self.policy is None and not self.kubernetes_groups:
-            raise ValueError(f"access grant {self.key}: set an access policy or kubernetes_groups")
         return self
 
 
@@ -192,8 +169,11 @@ class EksCluster(PlatformComponent):
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # The deploying identity (CI role) needs admin to apply the Kubernetes resources of this stack.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # No implicit creator admin: the deploy role gets cluster admin through its own access entry
+                # (platform:deploy.deployRoleArn). With both, EKS already holds an entry for that principal and
+                # CreateAccessEntry fails with 409 ResourceInUseException (pulumi/pulumi-eks#2373,
+                # aws/eks-distro#2805); an explicit entry is also what auditors can read.
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.key.arn),
@@ -323,8 +303,13 @@ class EksCluster(PlatformComponent):
             if addon not in _BEFORE_NODES:
                 self.addons[addon] = self._addon(args, addon, depends_on=nodes)
 
+        # Access entries (components/eks_access.py); the k8s provider waits for the deploying identity's own.
+        deploy_access = []
         for grant in args.access_grants:
-            self._grant(args, grant)
+            tags = self.tagged(args.tags, f"{cname}-{grant.key}")
+            association = add_access_grant(self, self._name, region, self.cluster.name, tags, grant)
+            if grant.needed_by_deploy:
+                deploy_access.append(association)
 
         self.provider = k8s.Provider(
             self.cname("k8s"),
@@ -333,7 +318,7 @@ class EksCluster(PlatformComponent):
             ).apply(lambda parts: _kubeconfig(parts[0], parts[1], parts[2], region)),
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=self.child(depends_on=nodes),
+            opts=self.child(depends_on=[*nodes, *deploy_access]),
         )
 
         self.cluster_name = self.cluster.name
@@ -442,35 +427,6 @@ class EksCluster(PlatformComponent):
             # The cluster autoscaler owns desired size after creation.
             opts=self.child(depends_on=[*attachments, *addons], ignore_changes=["scalingConfig.desiredSize"]),
         )
-
-    def _grant(self, args: EksClusterArgs, grant: AccessGrant) -> None:
-        entry = aws.eks.AccessEntry(
-            self.cname(f"access-{grant.key}"),
-            region=args.region,
-            cluster_name=self.cluster.name,
-            principal_arn=grant.principal_arn,
-            type="STANDARD",
-            kubernetes_groups=list(grant.kubernetes_groups) or None,
-            tags=self.tagged(args.tags, f"{args.cluster_name}-{grant.key}"),
-            opts=self.child(),
-        )
-        if grant.policy is None:
-            return
-        scope = (
-            aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster")
-            if grant.namespaces is None
-            else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace", namespaces=list(grant.namespaces))
-        )
-        aws.eks.AccessPolicyAssociation(
-            self.cname(f"access-{grant.key}-policy"),
-            region=args.region,
-            cluster_name=self.cluster.name,
-            principal_arn=entry.principal_arn,
-            policy_arn=_ACCESS_POLICY + grant.policy,
-            access_scope=scope,
-            opts=self.child(),
-        )
-
 
 def _kubeconfig(endpoint: str, ca_data: str, cluster_name: str, region: str) -> str:
     """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, no static credentials)."""

@@ -9,10 +9,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.alb import RegionalAlb, RegionalAlbArgs
-from components.eks import AccessGrant, EksCluster, EksClusterArgs, NodePool
+from components.eks import EksCluster, EksClusterArgs, NodePool
+from components.eks_access import AccessGrant
 from components.team_rbac import GROUP as EDIT_GROUP
 from infra.config.compute import ComputeConfig
 from stacks.context import RegionContext
+from stacks.deploy import ci_access_grants
 
 # Seed 000 role hierarchy -> EKS access policy (or None: the `EditWithoutSecrets` RBAC group), namespaced?
 # Team leads and senior developers edit their namespaces but must not read Secrets, which AmazonEKSEditPolicy
@@ -85,7 +87,7 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
             addon_versions=dict(cfg.addon_versions),
             node_pools=[NodePool(**group.model_dump()) for group in cfg.node_groups],
             metadata_hop_limit=cfg.metadata_hop_limit,
-            access_grants=access_grants(cfg, namespaces),
+            access_grants=[*access_grants(cfg, namespaces), *ci_access_grants(ctx.cfg.deploy)],
         ),
         opts=ctx.opts(),
     )

@@ -13,6 +13,17 @@ from infra.naming import name_prefix
 from infra.tags import standard_tags
 
 
+def stack_reference_name(cfg: StackConfig, stack: str) -> str:
+    """`<org>/<project>/<stack>` with the organization the engine runs under, unless `platform:pulumiOrg` overrides.
+
+    On Pulumi Cloud that is the stack's organization; a self-managed (DIY) backend names it `organization`
+    (https://www.pulumi.com/docs/reference/pkg/nodejs/pulumi/pulumi/functions/automation.fullyQualifiedStackName.html),
+    so one program resolves on both. The workflows build the same names (.github/scripts/stacks.py).
+    """
+    org = cfg.pulumi_org or pulumi.get_organization()
+    return f"{org}/{pulumi.get_project()}/{stack}"
+
+
 @dataclass
 class RegionContext:
     """Built once per stack run and handed to each tier builder in order."""
@@ -40,9 +51,7 @@ class RegionContext:
         primary_stack = stack if cfg.is_primary else cfg.partner_stack
         primary = None
         if not cfg.is_primary:
-            primary = pulumi.StackReference(
-                "primary", stack_name=f"{cfg.pulumi_org}/{pulumi.get_project()}/{primary_stack}"
-            )
+            primary = pulumi.StackReference("primary", stack_name=stack_reference_name(cfg, primary_stack))
         return cls(
             cfg=cfg,
             stack=stack,

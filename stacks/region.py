@@ -13,6 +13,7 @@ from stacks.compute import build_compute
 from stacks.context import RegionContext
 from stacks.cost import build_cost
 from stacks.data import build_data
+from stacks.deploy import build_deploy
 from stacks.dns import build_dns
 from stacks.dr import build_dr
 from stacks.edge import build_edge
@@ -34,6 +35,7 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     network = build_network(ctx)
     dns = build_dns(ctx)
     compute = build_compute(ctx, network, dns)
+    build_deploy(ctx, network, compute)
     data = build_data(ctx, network, compute)
     build_workloads(ctx, compute, data)
     traffic = build_traffic(ctx, dns, compute)

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from components.alb import RegionalAlb, RegionalAlbArgs
-from components.eks import AccessGrant, EksCluster, EksClusterArgs, NodePool
+from components.eks import EksCluster, EksClusterArgs, NodePool
+from components.eks_access import AccessGrant
 from infra.config.compute import CORE_ADDONS, DEFAULT_ADDON_VERSIONS
 
 CLUSTER = "aws:eks/cluster:Cluster"

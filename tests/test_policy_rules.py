@@ -674,8 +674,41 @@ def bucket_companions(policy: str = DENY_HTTP, versioning: str = "Enabled") -> l
 
 ALLOW_ONLY = '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}}]}'
 
+
+def private_cluster_with(runner_in_subnets: bool = True, port: int = 443) -> list[Resource]:
+    """A private EKS cluster, a CodeBuild runner (in the cluster's subnets or not) and the 443 door between them."""
+    subnet = res("aws:ec2/subnet:Subnet", "private-a", {"cidrBlock": "10.0.0.0/19"})
+    other = res("aws:ec2/subnet:Subnet", "elsewhere", {"cidrBlock": "10.99.0.0/19"})
+    cp_sg = res("aws:ec2/securityGroup:SecurityGroup", "cp-sg", {})
+    runner_sg = res("aws:ec2/securityGroup:SecurityGroup", "runner-sg", {})
+    cluster = res(
+        "aws:eks/cluster:Cluster",
+        "cluster",
+        {"vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True}},
+        deps=(subnet.urn, cp_sg.urn),
+    )
+    project = res(
+        "aws:codebuild/project:Project",
+        "runner",
+        {"vpcConfig": {"vpcId": "vpc-1"}},
+        deps=((subnet if runner_in_subnets else other).urn, runner_sg.urn),
+    )
+    door = res(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "door",
+        {"ipProtocol": "tcp", "fromPort": port, "toPort": port},
+        deps=(cp_sg.urn, runner_sg.urn),
+    )
+    return [subnet, other, cp_sg, runner_sg, cluster, project, door]
+
+
 # rule id -> (compliant resources, violating resources, expected message fragment)
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource], str]] = {
+    "eks-api-reachable-by-deploy": (
+        private_cluster_with(),
+        private_cluster_with(runner_in_subnets=False),
+        "the API endpoint is private but no deploy runner in the cluster's subnets is admitted on 443",
+    ),
     "waf-logging": (
         [acl, res("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "log", {}, deps=(acl.urn,))],
         [acl],
@@ -770,6 +803,25 @@ def test_every_rule_declares_enforcement_and_reason():
 
 
 # --- rule-specific edge cases -----------------------------------------------------------------------------------
+
+
+def test_private_eks_api_needs_the_runner_door_on_443():
+    rule = RULES["eks-api-reachable-by-deploy"]
+    assert rule.enforcement == "mandatory"
+    assert rule.check_stack(private_cluster_with(port=22)), "a door on another port does not reach the API"
+    no_door = [r for r in private_cluster_with() if r.name != "door"]
+    assert rule.check_stack(no_door)
+    public = [
+        with_props(r, {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]}})
+        if r.name == "cluster"
+        else r
+        for r in no_door
+    ]
+    assert rule.check_stack(public) == [], "public endpoints are judged by infra check (runnerCidrs)"
+
+
+def with_props(resource: Resource, props: dict[str, Any]) -> Resource:
+    return Resource(resource.type, props, resource.urn, resource.name, resource.dependencies)
 
 
 def test_alb_may_accept_public_https_only():

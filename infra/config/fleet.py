@@ -9,6 +9,7 @@ from pathlib import Path
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.fleet_security import security_issues
 from infra.config.loader import load_stack_file, stack_file_name
+from infra.config.reachability import deploy_location_issues
 from infra.config.stack import StackConfig
 
 
@@ -68,6 +69,7 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
     regions = {cfg.region for cfg in stacks.values()}
     for name, cfg in stacks.items():
         file = stack_file_name(name)
+        issues.extend(deploy_location_issues(name, cfg))
         if cfg.region != name:
             issues.append(
                 ConfigIssue(

@@ -12,6 +12,7 @@ from infra.config.base import ConfigModel
 from infra.config.compute import ComputeConfig
 from infra.config.cost import CostConfig
 from infra.config.data import DataConfig
+from infra.config.deploy import DeployConfig
 from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
 from infra.config.network import NetworkConfig
@@ -43,10 +44,12 @@ class StackConfig(ConfigModel):
             "region. The DR programs set it after a switchover so every stack converges to the new writer."
         ),
     )
-    pulumi_org: str = Field(
-        "organization",
+    pulumi_org: str | None = Field(
+        None,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-        description="Pulumi organization for StackReference names (`organization` for self-managed backends).",
+        description="Override of the Pulumi organization in StackReference names. Default: the organization the "
+        "engine runs under (`pulumi.get_organization()`: your Pulumi Cloud org, `organization` on a self-managed "
+        "backend), so the names always resolve where the stacks live.",
     )
     naming: NamingConfig = Field(default_factory=NamingConfig)  # type: ignore[arg-type]
     tags: CostTagsConfig
@@ -60,6 +63,11 @@ class StackConfig(ConfigModel):
     backup: BackupConfig = Field(default_factory=BackupConfig)  # type: ignore[arg-type]
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)  # type: ignore[arg-type]
     cost: CostConfig = Field(default_factory=CostConfig)  # type: ignore[arg-type]
+    deploy: DeployConfig | None = Field(
+        None,
+        description="Where CI previews and deploys this stack (runner) and the CI roles' EKS access; required by "
+        "`infra check` (docs/ci.md).",
+    )
 
     @field_validator("region", "active_region")
     @classmethod

@@ -34,19 +34,23 @@ def synthesize(
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     program: Callable[[], None] = _program,
     monitor: RecordingMonitor | None = None,
+    organization: str = "organization",
 ) -> Plan:
     """Run `program` for `stack` with `config` (a stack file's `config:` mapping) under the mock runtime.
 
     Pass `monitor` (built on `PlatformMocks(stack_outputs)`) to inspect registrations even when the program fails.
+    `organization` is what `pulumi.get_organization()` returns (a self-managed backend's is `organization`).
     """
     secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
     if monitor is None:
         monitor = RecordingMonitor(PlatformMocks(stack_outputs))
     mocks = monitor.mocks
     # Fresh runtime state for every run: root stack, config, outstanding RPCs.
-    settings.reset_options(project=PROJECT, stack=stack, preview=False, organization="organization")
+    settings.reset_options(project=PROJECT, stack=stack, preview=False, organization=organization)
     runtime_config.set_all_config(engine_config(config), secret_keys)
-    runtime_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    runtime_mocks.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, organization=organization
+    )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     _sync_await(run_pulumi_func(program))

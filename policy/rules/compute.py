@@ -18,6 +18,9 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
 NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
 NACL = "aws:ec2/networkAcl:NetworkAcl"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+CODEBUILD_PROJECT = "aws:codebuild/project:Project"
 
 # Oldest Kubernetes minor version in EKS standard support (update when AWS ends standard support for it).
 EKS_MIN_SUPPORTED_VERSION = (1, 31)
@@ -70,6 +73,59 @@ def eks_no_open_endpoint(res: Resource):
     cidrs = items(res.props, "vpcConfig.publicAccessCidrs") or ["0.0.0.0/0"]
     if "0.0.0.0/0" in cidrs:
         yield "the public API endpoint is open to 0.0.0.0/0: set publicAccessCidrs or disable public access"
+
+
+def _admits_https(rule: Resource) -> bool:
+    protocol = str(get(rule.props, "ipProtocol", ""))
+    if protocol == "-1":
+        return True
+    return protocol == "tcp" and get(rule.props, "fromPort", 0) <= 443 <= get(rule.props, "toPort", -1)
+
+
+@stack_rule(
+    "eks-api-reachable-by-deploy",
+    types=[EKS_CLUSTER],
+    enforcement="mandatory",
+    description="A private EKS API admits, on 443, a deploy runner inside the cluster's subnets (CodeBuild runner "
+    "of platform:deploy) or the declared self-hosted runners' security group.",
+    reason="Previews and deploys of Kubernetes objects talk to the API from the runner; a private endpoint without "
+    "a runner in its VPC makes the first `up` time out and every later preview fail (docs/ci.md).",
+)
+def eks_api_reachable_by_deploy(resources: list[Resource]):
+    by_urn = {r.urn: r for r in resources if r.urn}
+    projects = list(of_type(resources, CODEBUILD_PROJECT))
+    ingress = [r for r in of_type(resources, SG_INGRESS) if _admits_https(r)]
+    for cluster in of_type(resources, EKS_CLUSTER):
+        if get(cluster.props, "vpcConfig.endpointPublicAccess", True) is not False:
+            continue  # public endpoint: `infra check` holds platform:deploy.runnerCidrs inside publicAccessCidrs
+        deps = set(cluster.dependencies)
+        control_plane = {u for u in deps if u in by_urn and by_urn[u].type == SECURITY_GROUP}
+        subnets = {u for u in deps if u in by_urn and by_urn[u].type == SUBNET}
+        runner_sgs = {
+            u
+            for project in projects
+            if get(project.props, "vpcConfig") and subnets & set(project.dependencies)
+            for u in project.dependencies
+            if u in by_urn and by_urn[u].type == SECURITY_GROUP
+        }
+        doors = [
+            rule
+            for rule in ingress
+            if control_plane & set(rule.dependencies)
+            and (
+                runner_sgs & set(rule.dependencies)
+                or (
+                    get(rule.props, "tags.platform:deploy-runner") == "self-hosted"
+                    and get(rule.props, "referencedSecurityGroupId")
+                )
+            )
+        ]
+        if not doors:
+            yield (
+                cluster,
+                "the API endpoint is private but no deploy runner in the cluster's subnets is admitted on 443: set "
+                "platform:deploy.runner (codebuild, or self-hosted with its security group)",
+            )
 
 
 def _version(text: str) -> tuple[int, ...]:
