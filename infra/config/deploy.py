@@ -86,6 +86,12 @@ class DeployConfig(ConfigModel):
     build_timeout_minutes: int = Field(
         120, ge=5, le=2160, description="Longest runner job (a first `up` of a stack takes about an hour)."
     )
+    bootstrap: bool = Field(
+        False,
+        description="This stack's runner does not exist yet (a new Region, or the fleet's first deploy): CI previews "
+        "and deploys only the network, the runner and (primary) the hosted zone with `pulumi --target`, from a "
+        "GitHub-hosted runner, touching no Kubernetes API. Remove once that deploy succeeded (docs/ci.md).",
+    )
     self_hosted_labels: list[str] = Field(
         default_factory=list, description="`runs-on` labels of your in-VPC runners (self-hosted runner)."
     )

@@ -84,12 +84,14 @@ def deploy_location_issues(stack: str, cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
-def runs_on(stack: str, cfg: StackConfig, job: str, run_id: str, run_attempt: str) -> list[str]:
-    """The `runs-on` labels of one stack's `job` (preview/deploy) in one workflow run.
+def runs_on(stack: str, cfg: StackConfig, job: str) -> list[str]:
+    """The `runs-on` labels of one stack's `job` (preview/deploy), as a template for the workflow's `format()`.
 
     CodeBuild routes a queued job to a project by the label `codebuild-<project>-<run id>-<attempt>`; the extra
     per-job label keeps two jobs of one run from taking each other's runner
     (https://docs.aws.amazon.com/codebuild/latest/userguide/sample-github-action-runners-update-labels.html).
+    `{0}`/`{1}` are filled by the job itself with `github.run_id`/`github.run_attempt`, so a re-run of one job
+    asks for its own attempt's runner.
     """
     deploy = cfg.deploy
     if deploy is None or deploy.runner == "github-hosted":
@@ -97,7 +99,7 @@ def runs_on(stack: str, cfg: StackConfig, job: str, run_id: str, run_attempt: st
     if deploy.runner == "self-hosted":
         return ["self-hosted", *deploy.self_hosted_labels]
     project = runner_project_name(name_prefix(cfg.naming.prefix, cfg.environment, cfg.region))
-    return [f"codebuild-{project}-{run_id}-{run_attempt}", f"{job}-{stack}"]
+    return [f"codebuild-{project}-{{0}}-{{1}}", f"{job}-{stack}"]
 
 
 def runner_project_name(base: str) -> str:
