@@ -6,7 +6,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 
@@ -23,9 +23,15 @@ class DnsValidatedCertificateArgs(ComponentArgs):
     zone_id: Input = Field(..., description="Route 53 hosted zone that holds the validation CNAMEs.")
     key_algorithm: str = Field("RSA_2048", description="ACM key algorithm (RSA_2048 is accepted by every client).")
     validation_ttl: int = Field(60, ge=1, description="TTL of the validation CNAMEs.")
-    # ACM's validation CNAME for a given name is the same in every Region of an account: two stacks (or a
-    # regional and the CloudFront certificate) may write the same record, so the record must be overwritable.
-    allow_overwrite: bool = Field(True, description="Adopt an existing identical validation record.")
+    # ACM's validation CNAME for a name is the same for every certificate of that name in every Region of an
+    # account (https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html: "the CNAME validation token
+    # works for any AWS Region"). A name two stacks certify therefore has ONE record with ONE owner; the others
+    # validate against it and never write it (a second writer's destroy would delete the record and silently
+    # break the owner's renewal).
+    external_validations: dict[str, Input] = Field(
+        default_factory=dict,
+        description="Names whose validation CNAME another stack owns -> that record's FQDN (no record here).",
+    )
 
     @field_validator("subject_alternative_names")
     @classmethod
@@ -34,9 +40,21 @@ class DnsValidatedCertificateArgs(ComponentArgs):
             raise ValueError("subject alternative names must be unique")
         return value
 
+    @model_validator(mode="after")
+    def _external_are_names(self) -> DnsValidatedCertificateArgs:
+        unknown = sorted(set(self.external_validations) - set(self.names))
+        if unknown:
+            raise ValueError(f"external_validations names {unknown} are not names of this certificate")
+        return self
+
     @property
     def names(self) -> list[str]:
         return [self.domain_name, *[n for n in self.subject_alternative_names if n != self.domain_name]]
+
+    @property
+    def owned_names(self) -> list[str]:
+        """Names whose validation record this certificate creates."""
+        return [n for n in self.names if n not in self.external_validations]
 
 
 def _option_field(options: Any, domain: str, key: str) -> str:
@@ -54,7 +72,8 @@ def _option_field(options: Any, domain: str, key: str) -> str:
 class DnsValidatedCertificate(PlatformComponent):
     """ACM certificate (DNS validation) + one Route 53 CNAME per name + the validation waiter.
 
-    Outputs: `certificate_arn` (the validated certificate: resolves only after ACM issued it), `domain_name`.
+    Outputs: `certificate_arn` (the validated certificate: resolves only after ACM issued it), `domain_name`,
+    `validation_fqdns` ({name: FQDN of the validation record this certificate owns}).
     """
 
     def __init__(self, name: str, args: DnsValidatedCertificateArgs, opts: pulumi.ResourceOptions | None = None):
@@ -71,9 +90,13 @@ class DnsValidatedCertificate(PlatformComponent):
             opts=self.child(),
         )
         options = self.certificate.domain_validation_options
-        fqdns = []
-        # One record per name known up front (names are config, not outputs): no resources inside `apply`.
+        fqdns = list(args.external_validations.values())
+        self.validation_fqdns: dict[str, pulumi.Output[str]] = {}
+        # One record per owned name known up front (names are config, not outputs): no resources inside `apply`.
+        # Logical names keep each name's index in `names`, so they do not move when a name becomes external.
         for index, domain in enumerate(args.names):
+            if domain in args.external_validations:
+                continue
             record = aws.route53.Record(
                 self.cname(f"validation-{index}"),
                 zone_id=args.zone_id,
@@ -81,10 +104,11 @@ class DnsValidatedCertificate(PlatformComponent):
                 type=options.apply(lambda o, d=domain: _option_field(o, d, "resource_record_type")),
                 records=[options.apply(lambda o, d=domain: _option_field(o, d, "resource_record_value"))],
                 ttl=args.validation_ttl,
-                allow_overwrite=args.allow_overwrite,
+                allow_overwrite=False,  # one owner per record: an existing record is a conflict to see, not adopt
                 opts=self.child(),
             )
             fqdns.append(record.fqdn)
+            self.validation_fqdns[domain] = record.fqdn
         self.validation = aws.acm.CertificateValidation(
             self.cname("validation"),
             region=args.region,

@@ -57,6 +57,9 @@ def build_dns(ctx: RegionContext) -> Dns:
         zone_id = ctx.from_primary("hostedZoneId")
         zone_name = ctx.from_primary("hostedZoneName")
     regional_name = cfg.regional_name(ctx.region)
+    # api-origin is on every Region's certificate and its validation CNAME is the same for all of them: the primary
+    # (which owns the zone) owns that record, the secondaries validate against it (docs/edge-and-traffic.md).
+    shared = {} if ctx.cfg.is_primary else {cfg.api_origin_name: ctx.from_primary("apiOriginValidationFqdn")}
     certificate = DnsValidatedCertificate(
         "alb-cert",
         DnsValidatedCertificateArgs(
@@ -66,9 +69,12 @@ def build_dns(ctx: RegionContext) -> Dns:
             domain_name=regional_name,
             subject_alternative_names=[cfg.api_origin_name],
             zone_id=zone_id,
+            external_validations=shared,
         ),
         opts=ctx.opts(),
     )
+    if ctx.cfg.is_primary:
+        pulumi.export("apiOriginValidationFqdn", certificate.validation_fqdns[cfg.api_origin_name])
     pulumi.export("hostedZoneId", zone_id)
     pulumi.export("hostedZoneName", zone_name)
     return Dns(

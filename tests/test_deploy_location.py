@@ -174,3 +174,28 @@ def test_mandatory_policy_rule_holds_on_the_real_plan_and_fails_without_the_runn
     assert len(without_runner) < len(resources)
     ((cluster, message),) = rule.check_stack(without_runner)
     assert cluster.type == "aws:eks/cluster:Cluster" and "platform:deploy.runner" in message
+
+
+def test_api_origin_validation_record_has_exactly_one_owner(plans: dict[str, Plan]):
+    """ACM's CNAME for api-origin is the same for every Region's certificate: one record, owned by the primary."""
+    primary, secondary = plans["us-east-1"], plans["eu-west-1"]
+    record_type = "aws:route53/record:Record"
+    validation_names = [
+        (stack, r.inputs["name"])
+        for stack, plan in plans.items()
+        for r in plan.of_type(record_type)
+        if r.inputs.get("type") == "CNAME" and ".api-origin." in r.inputs["name"]
+    ]
+    assert [stack for stack, _ in validation_names] == ["us-east-1"], validation_names
+    owned = next(r for r in primary.of_type(record_type) if ".api-origin." in r.inputs["name"])
+    assert owned.inputs["allowOverwrite"] is False
+    assert primary.outputs["apiOriginValidationFqdn"] == owned.inputs["name"].rstrip(".")
+    # the secondary's certificate (which also names api-origin) validates against the primary's record
+    cert = secondary.one("aws:acm/certificate:Certificate").inputs
+    assert "api-origin." + cert["domainName"].split(".", 1)[1] in cert["subjectAlternativeNames"]
+    validation = secondary.one("aws:acm/certificateValidation:CertificateValidation").inputs
+    assert primary.outputs["apiOriginValidationFqdn"] in validation["validationRecordFqdns"]
+    validation_records = [
+        r for p in plans.values() for r in p.of_type(record_type) if r.name.startswith(("alb-cert-", "cdn-cert-"))
+    ]
+    assert validation_records and all(r.inputs["allowOverwrite"] is False for r in validation_records)

@@ -346,7 +346,7 @@ def test_traffic_bad_args_rejected():
         RegionalTrafficArgs(**base, health_check_regions=["us-east-1", "eu-west-1"])
 
 
-def test_certificate_validation_records_are_overwritable():
+def test_certificate_validation_records_have_one_owner():
     def program():
         DnsValidatedCertificate(
             "cert",
@@ -365,13 +365,43 @@ def test_certificate_validation_records_are_overwritable():
     assert cert["validationMethod"] == "DNS" and cert["region"] == "eu-west-1"
     records = plan.of_type(RECORD)
     assert len(records) == 2
-    assert all(r.inputs["allowOverwrite"] is True and r.inputs["type"] == "CNAME" for r in records)
+    assert all(r.inputs["allowOverwrite"] is False and r.inputs["type"] == "CNAME" for r in records)
     assert {r.inputs["name"].split(".", 1)[1] for r in records} == {
         "api-eu-west-1.example.com.",
         "api-origin.example.com.",
     }
     validation = plan.one("aws:acm/certificateValidation:CertificateValidation").inputs
     assert sorted(validation["validationRecordFqdns"]) == sorted(r.inputs["name"].rstrip(".") for r in records)
+
+
+def test_certificate_validates_a_shared_name_against_the_owners_record():
+    owner_fqdn = "_abc.api-origin.example.com"
+
+    def program():
+        DnsValidatedCertificate(
+            "cert",
+            DnsValidatedCertificateArgs(
+                region="eu-west-1",
+                name_prefix="p",
+                tags=TAGS,
+                domain_name="api-eu-west-1.example.com",
+                subject_alternative_names=["api-origin.example.com"],
+                zone_id="Z123",
+                external_validations={"api-origin.example.com": owner_fqdn},
+            ),
+        )
+
+    plan = synthesize("unit", {}, program=program)
+    (record,) = plan.of_type(RECORD)
+    assert record.inputs["name"].split(".", 1)[1] == "api-eu-west-1.example.com."
+    assert record.name == "cert-validation-0"
+    validation = plan.one("aws:acm/certificateValidation:CertificateValidation").inputs
+    assert sorted(validation["validationRecordFqdns"]) == sorted([owner_fqdn, record.inputs["name"].rstrip(".")])
+    with pytest.raises(ValidationError, match="not names of this certificate"):
+        DnsValidatedCertificateArgs(
+            region="eu-west-1", name_prefix="p", domain_name="a.example.com", zone_id="Z",
+            external_validations={"b.example.com": "x"},
+        )  # fmt: skip
 
 
 def test_cdn_log_bucket_denies_plain_http(cdn_plan):
