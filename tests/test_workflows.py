@@ -481,3 +481,20 @@ def test_drill_is_dispatched_with_inputs_and_uploads_the_report():
     assert "reports/dr/" in upload["with"]["path"]
     # inputs reach the shell through env, never interpolated into the script (injection)
     assert "${{ inputs." not in run
+
+
+def test_bootstrap_of_a_primary_with_an_existing_zone_has_nothing_to_delegate(write_stacks):
+    """6(d) option one: `platform:traffic.existingZoneId` adopts a delegated zone, so the bootstrap creates none."""
+    from infra.plan.bootstrap import bootstrap_resources
+    from infra.plan.runner import Planner
+
+    zone = {"existingZoneId": "Z0123456789ABCDEFGHIJ"}
+    root = write_stacks({"us-east-1": lambda c: c["platform:traffic"].update(zone)})
+    plan = Planner(root).plan("us-east-1")
+    assert not plan.of_type("aws:route53/zone:Zone")
+    assert "hostedZoneNameServers" not in plan.outputs
+    types = {r.type for r in bootstrap_resources(plan)}
+    assert "aws:route53/zone:Zone" not in types and "aws:codebuild/project:Project" in types
+    empty = subprocess.run([sys.executable, str(TARGETS_SCRIPT), "--name-servers"], input='{"deployment": {}}',
+                           capture_output=True, text=True)  # fmt: skip
+    assert empty.returncode == 1 and empty.stdout.strip() == ""
