@@ -13,7 +13,7 @@ from typing import Any
 from infra.dr.drill import KINDS, Aws, DrillSettings, Refusal, Topology
 from infra.dr.runner import Result, check_request, run_drill
 
-commands = ("drill",)
+commands = ("drill", "emulator")
 EXIT_REFUSED = 3
 
 
@@ -46,6 +46,16 @@ def register(sub) -> None:
         help="how requests into the failed Region fail: connection refused (default) or connect timeout",
     )
     p.set_defaults(func=drill_command)
+
+    e = sub.add_parser(
+        "emulator",
+        help="persistent local AWS emulator for --local drills: start | status | stop",
+        description="A moto server (with the DR extensions) on 127.0.0.1 that keeps its state between --local "
+        "drills (planned -> failback, interrupt -> resume). State file: $DR_EMULATOR_DIR/state.json, default "
+        "<project>/.dr-emulator/state.json. Exit codes: 0 ok (status: running), 1 status: not running.",
+    )
+    e.add_argument("action", choices=("start", "status", "stop"))
+    e.set_defaults(func=emulator_command)
 
 
 def settings_from(args, fleet) -> DrillSettings:
@@ -118,6 +128,34 @@ def drill_command(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def emulator_command(args: argparse.Namespace) -> int:
+    from infra.console import make_console
+    from infra.dr.emulator import persistent
+
+    console = make_console()
+    directory = persistent.state_dir(args.root)
+    if args.action == "start":
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        console.print(f"planning every stack offline and seeding the emulator (state: {directory}) ...")
+        state, started = persistent.start(args.root, directory)
+        verb = "started" if started else "already running"
+        console.print(f"emulator {verb} on {state['endpoint']} (pid {state['pid']}); `--local` drills use it now.")
+        return 0
+    if args.action == "status":
+        state = persistent.status(directory)
+        if state is None:
+            console.print(f"no emulator running (state directory {directory}); `python -m infra emulator start`.")
+            return 1
+        console.print(
+            f"emulator running on {state['endpoint']} (pid {state['pid']}, since {state['startedAt']}); "
+            f"stack copies (knob): {state['stacksDir']}"
+        )
+        return 0
+    stopped = persistent.stop(directory)
+    console.print("emulator stopped; state removed." if stopped else f"no emulator was running ({directory}).")
+    return 0
+
+
 def progress(console):
     def listener(event: str, step) -> None:
         r = step.result
@@ -143,20 +181,27 @@ def run_local(
 ) -> Result:
     """Plan both stacks offline, seed the emulator with what they declare, run the drill against it.
 
+    With the persistent emulator running (`python -m infra emulator start`), use it instead: its state carries
+    over from earlier drills, and the outputs were seeded at its start (no planning unless re-planning).
     `outage`: take that Region down in the emulator first (its health checks fail; the drill's clients get
-    connection errors for every endpoint there, see `infra/dr/emulator/outage.py`)."""
-    from infra.dr.emulator import CREDENTIALS, Emulator
+    connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator."""
+    from infra.dr.emulator import CREDENTIALS, Emulator, persistent
     from infra.dr.emulator.seed import seed
     from infra.dr.reconcile import LocalKnob, replacements
     from infra.plan.runner import Planner
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    settings.poll_seconds = min(settings.poll_seconds, 0.05)
+    settings.step_timeout_seconds = min(settings.step_timeout_seconds, 30)
+    state = persistent.status(persistent.state_dir(root))
+    if state is not None and outage:
+        console.print("[yellow]--region-outage runs on a fresh embedded emulator, not the persistent one[/]")
+    elif state is not None:
+        return _run_persistent(root, settings, console, reports_dir, replan, state)
     planner = Planner(root)
     stacks = sorted(planner.fleet.stacks)
     console.print(f"planning {', '.join(stacks)} offline (mock runtime) ...")
     plans = {s: planner.plan(s) for s in stacks}
-    settings.poll_seconds = min(settings.poll_seconds, 0.05)
-    settings.step_timeout_seconds = min(settings.step_timeout_seconds, 30)
     with Emulator() as emu:
         console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
         outputs = seed(emu, plans, planner.fleet.primary)
@@ -188,6 +233,33 @@ def run_local(
             reports_dir=reports_dir,
             annotate=annotate,
         )
+
+
+def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool, state) -> Result:
+    """A `--local` drill on the running persistent emulator (`infra/dr/emulator/persistent.py`)."""
+    from infra.dr.emulator import CREDENTIALS
+    from infra.dr.reconcile import LocalKnob, replacements
+    from infra.plan.runner import Planner
+
+    console.print(f"persistent AWS emulator on {state['endpoint']} (state kept between drills)")
+    stacks = state["stacks"]
+    knob = LocalKnob(root, stacks, settings.target, primary=state["primary"], directory=Path(state["stacksDir"]))
+
+    def replan_persistent() -> list[str]:
+        console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
+        before, after = Planner(root), Planner(knob.dir)
+        return replacements({s: before.plan(s) for s in stacks}, {s: after.plan(s) for s in stacks})
+
+    return run_drill(
+        settings,
+        Topology(state["outputs"], state["primary"]),
+        Aws(state["endpoint"], CREDENTIALS, dns_server=("127.0.0.1", state["dnsPort"])),
+        knob,
+        "local",
+        progress(console),
+        replan=replan_persistent if replan else None,
+        reports_dir=reports_dir,
+    )
 
 
 def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Path) -> Result:

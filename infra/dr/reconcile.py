@@ -37,10 +37,21 @@ DATA_TYPES = {
 class LocalKnob:
     """Writes the knob into temp copies of the stack files."""
 
-    def __init__(self, root: Path, stacks: list[str], region: str, primary: str | None = None):
+    def __init__(
+        self, root: Path, stacks: list[str], region: str, primary: str | None = None, directory: Path | None = None
+    ):
+        """`directory`: keep the copies there across runs (the persistent emulator's `<dir>/stacks`); copied from
+        `root` only when it does not exist yet. Default: a fresh temp directory."""
         self.root, self.stacks, self.region = root, stacks, region
         self.primary = primary  # no knob in a stack file means the primary's Region (the program's default)
-        self.dir = Path(tempfile.mkdtemp(prefix="dr-stacks-"))
+        if directory is not None and directory.is_dir():
+            self.dir = directory
+            return
+        if directory is not None:
+            directory.mkdir(parents=True)
+            self.dir = directory
+        else:
+            self.dir = Path(tempfile.mkdtemp(prefix="dr-stacks-"))
         for name in ["Pulumi.yaml", *[f"Pulumi.{s}.yaml" for s in stacks]]:
             if (root / name).exists():
                 shutil.copy(root / name, self.dir / name)
