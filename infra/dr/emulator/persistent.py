@@ -161,6 +161,9 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
         time.sleep(0.1)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def stop(directory: Path) -> bool:

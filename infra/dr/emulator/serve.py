@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -26,14 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     emu = Emulator().start()
-    try:
-        tmp = args.ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"port": emu.port, "dnsPort": emu.dns.port}))
-        tmp.replace(args.ready_file)  # atomic: the parent never reads a half-written file
-        stop.wait()
-    finally:
-        emu.stop()
-    return 0
+    tmp = args.ready_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"port": emu.port, "dnsPort": emu.dns.port}))
+    tmp.replace(args.ready_file)  # atomic: the parent never reads a half-written file
+    stop.wait()
+    # All state is in memory and meant to go: exit at once (a graceful server shutdown takes seconds).
+    os._exit(0)
 
 
 if __name__ == "__main__":
