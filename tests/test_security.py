@@ -251,3 +251,15 @@ def test_rotation_failures_page_the_critical_tier(plan):
         plan.one("aws:sns/topicPolicy:TopicPolicy", "observability-critical-policy").inputs["policy"]
     )
     assert any(s.get("Principal") == {"Service": "events.amazonaws.com"} for s in topic_policy["Statement"])
+
+
+def test_the_bootstrap_job_follows_the_writer_after_a_switchover(flipped_plans):
+    """With the writer in eu-west-1 the Job runs there, against the replica secret (found by name, AWS-managed key),
+    and the old primary Region no longer runs DDL against what is now a read-only secondary."""
+    assert flipped_plans["us-east-1"].of_type("kubernetes:batch/v1:Job") == []
+    job = flipped_plans["eu-west-1"].one("kubernetes:batch/v1:Job").inputs
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AWS_REGION"] == "eu-west-1" and env["MASTER_SECRET_ID"] == "devtools-prod/aurora/master"
+    policy = json.loads(flipped_plans["eu-west-1"].one(ROLE_POLICY, "db-bootstrap-role-policy").inputs["policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["ReadTheMasterSecret"]
+    assert policy["Statement"][0]["Resource"].startswith("arn:aws:secretsmanager:eu-west-1:")
