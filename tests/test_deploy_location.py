@@ -199,3 +199,34 @@ def test_api_origin_validation_record_has_exactly_one_owner(plans: dict[str, Pla
         r for p in plans.values() for r in p.of_type(record_type) if r.name.startswith(("alb-cert-", "cdn-cert-"))
     ]
     assert validation_records and all(r.inputs["allowOverwrite"] is False for r in validation_records)
+
+
+def test_self_hosted_runners_in_the_vpc_are_admitted_by_their_security_group(write_stacks):
+    """runner: self-hosted: no CodeBuild project; the declared security group gets the 443 door, which the
+    mandatory policy rule accepts, and the workflows route the stack's jobs to the declared labels."""
+    from infra.config.fleet import load_fleet
+    from infra.config.reachability import runs_on
+    from infra.plan.runner import Planner
+    from infra.policy_check import plan_resources
+    from policy.rules import RULES
+
+    sg = "sg-0123456789abcdef0"
+    edit = combine(
+        set_key("deploy", "runner", "self-hosted"),
+        set_key("deploy", "selfHostedLabels", ["vpc-euw1"]),
+        set_key("deploy", "selfHostedSecurityGroupId", sg),
+    )
+    root = write_stacks({"eu-west-1": edit})
+    plan = Planner(root).plan("eu-west-1")
+    assert not plan.of_type(PROJECT) and not plan.of_type(WEBHOOK)
+    cluster = plan.one("aws:eks/cluster:Cluster").inputs
+    (door,) = [
+        r.inputs
+        for r in plan.of_type(INGRESS)
+        if r.inputs.get("referencedSecurityGroupId") == sg
+        and r.inputs["securityGroupId"] in cluster["vpcConfig"]["securityGroupIds"]
+    ]
+    assert (door["fromPort"], door["toPort"], door["tags"]["platform:deploy-runner"]) == (443, 443, "self-hosted")
+    assert RULES["eks-api-reachable-by-deploy"].check_stack(plan_resources(plan)) == []
+    cfg = load_fleet(root).stacks["eu-west-1"]
+    assert runs_on("eu-west-1", cfg, "deploy") == ["self-hosted", "vpc-euw1"]
