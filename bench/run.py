@@ -307,7 +307,7 @@ def write_fleet(root: Path, target: Path, regions: int) -> list[str]:
     extra = [r for r in EXTRA_REGIONS if r not in stacks][: max(0, regions - len(stacks))]
     docs = {stack: yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text()) for stack in stacks}
     for index, region in enumerate(extra):
-        doc = yaml.safe_load(template.replace(f".ecr.{template_stack}.", f".ecr.{region}."))
+        doc = yaml.safe_load(template)  # images name `{region}`: nothing Region-specific but these two keys
         doc["config"]["platform:region"] = region
         doc["config"]["platform:network"]["cidr"] = f"10.{100 + 10 * index}.0.0/16"
         docs[region] = doc
@@ -318,9 +318,6 @@ def write_fleet(root: Path, target: Path, regions: int) -> list[str]:
         geo = {**geo, **{region: [free[i % len(free)]] if free else ["AN"] for i, region in enumerate(extra)}}
         for doc in docs.values():
             doc["config"]["platform:traffic"]["geolocation"] = geo
-    if len(docs) > 2:  # failover routing takes exactly two stacks; more regions share latency routing
-        for doc in docs.values():
-            doc["config"].setdefault("platform:traffic", {})["routingPolicy"] = "latency"
     for stack, doc in docs.items():
         (target / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     load_fleet(target)  # the generated fleet must pass the same validation

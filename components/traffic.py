@@ -10,14 +10,20 @@ from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 
-# Route 53 publishes health-check metrics only in us-east-1, so the alarm must live there.
+# `failover` for any number of Regions: weighted records, the active Region's weight FAILOVER_ACTIVE_WEIGHT and
+# every other Region's 0. Route 53 considers zero-weight records only when every non-zero record is unhealthy, and
+# answers as if all were healthy when none is (the same fallback as a failover PRIMARY), so this is active-passive
+# failover with no limit on the number of Regions: Route 53 failover proper allows exactly one PRIMARY and one
+# SECONDARY per name. https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records
+FAILOVER_ACTIVE_WEIGHT = 100
 
 
 class RegionalTrafficArgs(ComponentArgs):
     """Args of `RegionalTraffic`.
 
     `is_active` is the single knob the DR program flips (through `platform:activeRegion`): it decides which
-    record is failover PRIMARY, which gets the heavier weight and which answers the geolocation default.
+    record carries the failover weight (the others 0), which gets the heavier weight and which answers the
+    geolocation default.
     """
 
     zone_id: Input = Field(..., description="Hosted zone of both names.")
@@ -30,7 +36,7 @@ class RegionalTrafficArgs(ComponentArgs):
     routing_policy: Literal["failover", "weighted", "latency", "geolocation"] = Field(
         "failover", description="Routing policy of the `api_origin_name` record set."
     )
-    is_active: bool = Field(True, description="This region is the active one (failover PRIMARY, active weight).")
+    is_active: bool = Field(True, description="This region is the active one (failover / active weight).")
     active_weight: int = Field(70, ge=0, le=255, description="Weight when active (weighted routing).")
     standby_weight: int = Field(30, ge=0, le=255, description="Weight when not active (weighted routing).")
     geolocations: list[str] = Field(
@@ -60,6 +66,8 @@ class RegionalTrafficArgs(ComponentArgs):
 
     @property
     def weight(self) -> int:
+        if self.routing_policy == "failover":
+            return FAILOVER_ACTIVE_WEIGHT if self.is_active else 0
         return self.active_weight if self.is_active else self.standby_weight
 
 
@@ -124,11 +132,7 @@ class RegionalTraffic(PlatformComponent):
         self, args: RegionalTrafficArgs, alias: list[aws.route53.RecordAliasArgs], location: str | None
     ) -> aws.route53.Record:
         policy: dict[str, object] = {}
-        if args.routing_policy == "failover":
-            policy["failover_routing_policies"] = [
-                aws.route53.RecordFailoverRoutingPolicyArgs(type="PRIMARY" if args.is_active else "SECONDARY")
-            ]
-        elif args.routing_policy == "weighted":
+        if args.routing_policy in ("failover", "weighted"):
             policy["weighted_routing_policies"] = [aws.route53.RecordWeightedRoutingPolicyArgs(weight=args.weight)]
         elif args.routing_policy == "latency":
             policy["latency_routing_policies"] = [aws.route53.RecordLatencyRoutingPolicyArgs(region=args.region)]

@@ -281,9 +281,12 @@ def test_health_check_on_the_alb(failover_standby_plan):
     assert failover_standby_plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []
 
 
-def test_failover_standby_is_secondary_with_health_check(failover_standby_plan):
+def test_failover_standby_has_weight_zero_and_a_health_check(failover_standby_plan):
+    """Failover for any number of Regions: weighted records, the standby's weight 0 (answered only when every
+    non-zero record is unhealthy), never Route 53 failover records (one PRIMARY + one SECONDARY per name)."""
     origin = failover_standby_plan.one(RECORD, "traffic-origin").inputs
-    assert origin["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert origin["weightedRoutingPolicies"] == [{"weight": 0}]
+    assert "failoverRoutingPolicies" not in origin
     assert origin["setIdentifier"] == "eu-west-1" and origin["name"] == "api-origin.example.com"
     assert origin["healthCheckId"].startswith("traffic-health")  # the health check's (faked) id
     assert origin["aliases"] == [
@@ -296,7 +299,7 @@ def test_failover_standby_is_secondary_with_health_check(failover_standby_plan):
 @pytest.mark.parametrize(
     ("policy", "active", "extra", "expected"),
     [
-        ("failover", True, {}, {"traffic-origin": ("failoverRoutingPolicies", [{"type": "PRIMARY"}])}),
+        ("failover", True, {}, {"traffic-origin": ("weightedRoutingPolicies", [{"weight": 100}])}),
         ("weighted", True, {}, {"traffic-origin": ("weightedRoutingPolicies", [{"weight": 70}])}),
         ("weighted", False, {}, {"traffic-origin": ("weightedRoutingPolicies", [{"weight": 30}])}),
         ("latency", False, {}, {"traffic-origin": ("latencyRoutingPolicies", [{"region": "eu-west-1"}])}),

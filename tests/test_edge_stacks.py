@@ -50,14 +50,15 @@ def test_web_acl_as_checked(primary_plan):
     assert logging["region"] == "us-east-1"
 
 
-@pytest.mark.parametrize(("stack", "failover"), [("us-east-1", "PRIMARY"), ("eu-west-1", "SECONDARY")])
-def test_each_region_has_health_check_and_records(plans, stack, failover):
+@pytest.mark.parametrize(("stack", "weight"), [("us-east-1", 100), ("eu-west-1", 0)])
+def test_each_region_has_health_check_and_records(plans, stack, weight):
     plan = plans[stack]
     hc = plan.one(HEALTH).inputs
     assert hc["fqdn"] == plan.outputs["albDnsName"]
     assert (hc["type"], hc["requestInterval"], hc["failureThreshold"]) == ("HTTPS", 10, 3)
     origin = plan.one(RECORD, "traffic-origin").inputs
-    assert origin["failoverRoutingPolicies"] == [{"type": failover}]
+    assert origin["weightedRoutingPolicies"] == [{"weight": weight}]  # failover: active 100, every other 0
+    assert origin["healthCheckId"] == plan.outputs["healthCheckId"]
     assert origin["aliases"][0]["name"] == plan.outputs["albDnsName"]
     assert origin["zoneId"] == plan.outputs["hostedZoneId"]
     assert plan.outputs["routingPolicy"] == "failover"
@@ -97,8 +98,8 @@ def _plan_with(write_stacks, edit):
 
 def test_active_region_knob_flips_failover_and_cloudfront_failover_origin(flipped_plans):
     primary, secondary = flipped_plans["us-east-1"], flipped_plans["eu-west-1"]
-    assert primary.one(RECORD, "traffic-origin").inputs["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
-    assert secondary.one(RECORD, "traffic-origin").inputs["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
+    assert primary.one(RECORD, "traffic-origin").inputs["weightedRoutingPolicies"] == [{"weight": 0}]
+    assert secondary.one(RECORD, "traffic-origin").inputs["weightedRoutingPolicies"] == [{"weight": 100}]
     group = primary.one(CF).inputs["originGroups"][0]
     origins = {o["originId"]: o["domainName"] for o in primary.one(CF).inputs["origins"]}
     assert origins[group["members"][1]["originId"]] == "api-us-east-1.devtools.example.com"

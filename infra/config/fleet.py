@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from infra.config.fleet_security import security_issues
 from infra.config.loader import load_stack_file, stack_file_name
 from infra.config.reachability import deploy_location_issues
 from infra.config.stack import StackConfig
+
+# Private ECR registry host: <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
+ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.(?P<region>[a-z]{2}(-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?/")
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,34 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                     "list the same services (names) in every stack file; size them per region instead.",
                 )
             )
+    issues.extend(_registry_issues(stacks))
     issues.extend(_traffic_issues(stacks, names))
     issues.extend(_data_issues(stacks, names))
     issues.extend(_backup_issues(stacks))
     issues.extend(_cost_issues(stacks, names))
     issues.extend(security_issues(stacks))
+    return issues
+
+
+def _registry_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
+    """A stack pulls its images from its own Region's ECR registry: pulling across Regions makes a Region's
+    recovery depend on another Region being up (and pays cross-Region transfer on every node start)."""
+    issues: list[ConfigIssue] = []
+    for name, cfg in stacks.items():
+        for index, svc in enumerate(cfg.workloads.services):
+            match = ECR_HOST.match(svc.image)
+            if match and match.group("region") != cfg.region:
+                fixed = svc.image[: match.start("region")] + "{region}" + svc.image[match.end("region") :]
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:workloads.services[{index}].image",
+                        f"pulls from the ECR registry of {match.group('region')}, not of this stack's Region "
+                        f"{cfg.region}.",
+                        f"write '{fixed}' ({{region}} is replaced by the stack's Region) and replicate the "
+                        "repositories to every Region of the fleet (ECR replication).",
+                    )
+                )
     return issues
 
 
@@ -248,16 +275,6 @@ def _traffic_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Co
                     "platform:traffic.existingZoneId",
                     "is set on a secondary.",
                     "set it on the primary only; secondaries read the zone from the primary's hostedZoneId output.",
-                )
-            )
-        if cfg.routing_policy == "failover" and len(stacks) != 2:
-            issues.append(
-                ConfigIssue(
-                    stack_file_name(name),
-                    "platform:traffic.routingPolicy",
-                    f"is 'failover' but the fleet has {len(stacks)} stacks; Route 53 failover has exactly one "
-                    "PRIMARY and one SECONDARY record.",
-                    "use 'weighted', 'latency' or 'geolocation' with more than two regions.",
                 )
             )
         if cfg.routing_policy == "geolocation":

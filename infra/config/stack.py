@@ -23,6 +23,9 @@ from infra.config.traffic import TrafficConfig
 from infra.config.workloads import WorkloadsConfig
 
 NAMESPACE = "platform"
+# In an image repository, `{region}` is this stack's Region: a stack file copied to a new Region pulls from that
+# Region's registry (ECR replication keeps the repositories there), never across Regions.
+REGION_PLACEHOLDER = "{region}"
 
 
 class StackConfig(ConfigModel):
@@ -68,6 +71,22 @@ class StackConfig(ConfigModel):
         description="Where CI previews and deploys this stack (runner) and the CI roles' EKS access; required by "
         "`infra check` (docs/ci.md).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_in_region(cls, data: object) -> object:
+        region = data.get("region") if isinstance(data, dict) else None
+        workloads = data.get("workloads") if isinstance(data, dict) else None
+        services = workloads.get("services") if isinstance(workloads, dict) else None
+        if not isinstance(region, str) or not isinstance(services, list):
+            return data
+        resolved = [
+            {**svc, "image": svc["image"].replace(REGION_PLACEHOLDER, region)}
+            if isinstance(svc, dict) and isinstance(svc.get("image"), str)
+            else svc
+            for svc in services
+        ]
+        return {**data, "workloads": {**workloads, "services": resolved}}
 
     @field_validator("region", "active_region")
     @classmethod

@@ -97,7 +97,8 @@ class TrafficConfig(ConfigModel):
     routing_policy: RoutingPolicy = Field(
         "failover",
         description=(
-            "How `api-origin` picks a region: `failover` (active region PRIMARY, others SECONDARY), `weighted` "
+            "How `api-origin` picks a region: `failover` (active-passive for any number of regions: the active "
+            "region's record weight 100, every other 0, answered only when the active one is unhealthy), `weighted` "
             "(weights.active / weights.standby), `latency`, or `geolocation` (geolocation map + default)."
         ),
     )

@@ -82,7 +82,11 @@ class PinnedImage(ConfigModel):
     """An image: repository, informational tag and the digest that is pulled."""
 
     image: str = Field(
-        ..., description="Image repository without tag, e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/api`."
+        ...,
+        description=(
+            "Image repository without tag, e.g. `123456789012.dkr.ecr.{region}.amazonaws.com/api` (`{region}` = "
+            "the stack's Region; an ECR registry of another Region is refused by the fleet check)."
+        ),
     )
     tag: str | None = Field(None, description="Image tag (never `latest`); kept for readability beside `digest`.")
     digest: str | None = Field(

@@ -12,8 +12,8 @@ or the seed wrote through the API is what DNS answers):
   scaled by `DR_EMULATOR_TIME_SCALE` (default 0.01: 30 s of detection take 0.3 s).
 * `DnsServer`: UDP DNS on 127.0.0.1 answering A queries. Failover records: the PRIMARY if its check is healthy, else
   a healthy SECONDARY, else the PRIMARY (Route 53 answers the primary when both are unhealthy). Weighted: the
-  healthy record with the highest weight (Route 53 answers at random in proportion to the weights; the emulator is
-  deterministic). Alias targets outside the zones (ALBs) answer a fixed address per target name, with the 60 s TTL
+  healthy record with the highest weight, a healthy zero-weight record only when every non-zero one is unhealthy,
+  else the highest weight (Route 53 answers at random in proportion to the weights; the emulator is deterministic). Alias targets outside the zones (ALBs) answer a fixed address per target name, with the 60 s TTL
   Route 53 gives alias records to ELB (Route 53 FAQ, "DNS failover ... alias records with a fixed TTL of 60 seconds").
 """
 
@@ -157,8 +157,16 @@ class DnsServer:
             return secondary or primary or failover[0]
         weighted = [r for r in records if r.weight is not None]
         if weighted:
-            pool = [r for r in weighted if r in healthy and int(r.weight) > 0] or weighted
-            return max(pool, key=lambda r: int(r.weight))
+            # Route 53: healthy non-zero records first; zero-weight records only when every non-zero one is
+            # unhealthy; all records as if healthy when none is ("Weighted records with a weight of 0",
+            # https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html).
+            # That fallback is what `routingPolicy: failover` (active 100, others 0) relies on.
+            pool = (
+                [r for r in weighted if r in healthy and int(r.weight) > 0]
+                or [r for r in weighted if r in healthy]
+                or weighted
+            )
+            return max(pool, key=lambda r: (int(r.weight), r.set_identifier or ""))
         return records[0]
 
     def answer(self, name: str, depth: int = 0) -> tuple[list[str], int] | None:
