@@ -72,7 +72,17 @@ def test_copied_file_with_another_regions_registry_is_refused(three_regions, tmp
     )
 
 
-def test_local_drill_to_the_third_region_passes(three_regions, tmp_path, capsys):
+@pytest.fixture
+def clean_emulator_state():
+    """A `--local` drill runs moto in this process: leave its backends as other tests expect them (empty)."""
+    from infra.dr.emulator import Emulator
+
+    Emulator().reset()
+    yield
+    Emulator().reset()
+
+
+def test_local_drill_to_the_third_region_passes(three_regions, tmp_path, capsys, clean_emulator_state):
     report_file = tmp_path / "report.json"
     argv = ["--root", str(three_regions), "drill", "planned", "--from", "us-east-1", "--to", NEW]
     code = main([*argv, "--local", "--execute", "--no-replan", "--json", str(report_file)])

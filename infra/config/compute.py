@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from infra.config.aws_values import ARM_AMI_TYPES, is_graviton
 from infra.config.base import ConfigModel
 from infra.config.network import LogRetentionDays
 
@@ -84,6 +85,15 @@ class NodeGroupConfig(ConfigModel):
             raise ValueError(
                 f"node group '{self.name}': sizes must satisfy minSize <= desiredSize <= maxSize "
                 f"(got {self.min_size} / {self.desired_size} / {self.max_size})"
+            )
+        # EKS rejects instance types of the other CPU architecture than the AMI type (infra/config/aws_values.py).
+        arm = self.ami_type in ARM_AMI_TYPES
+        wrong = [t for t in self.instance_types if is_graviton(t) != arm]
+        if wrong:
+            raise ValueError(
+                f"node group '{self.name}': amiType {self.ami_type} is {'arm64' if arm else 'x86_64'} but "
+                f"{wrong} {'are not' if arm else 'are'} Graviton (arm64) types; use "
+                f"{'AL2023_x86_64_STANDARD' if arm else 'AL2023_ARM_64_STANDARD'} or other instance types"
             )
         return self
 

@@ -7,6 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from infra.config.aws_values import (
+    AURORA_POSTGRES_CLASSES,
+    ELASTICACHE_MIN_WINDOW_MINUTES,
+    ELASTICACHE_NODE_TYPES,
+    RDS_MIN_WINDOW_MINUTES,
+    class_issue,
+    daily_overlaps_weekly,
+    daily_span,
+    weekly_span,
+)
 from infra.config.base import ConfigModel
 from infra.config.network import LogRetentionDays
 
@@ -98,9 +108,26 @@ class AuroraConfig(ConfigModel):
     @field_validator("writer_instance_class", "reader_instance_class")
     @classmethod
     def _klass(cls, value: str) -> str:
-        if not re.match(r"^db\.[a-z0-9]+\.[a-z0-9]+$", value) or value.startswith("db.t"):
-            raise ValueError(f"'{value}' is not a memory-optimized DB instance class such as db.r6g.4xlarge")
+        problem = class_issue(value, "db", AURORA_POSTGRES_CLASSES, "memory-optimized Aurora PostgreSQL class")
+        if problem:
+            raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _windows(self) -> AuroraConfig:
+        # RDS: both windows at least 30 minutes and not overlapping (infra/config/aws_values.py has the source).
+        for key, length in (
+            ("backupWindow", daily_span(self.backup_window)[1]),
+            ("maintenanceWindow", weekly_span(self.maintenance_window)[1]),
+        ):
+            if length < RDS_MIN_WINDOW_MINUTES:
+                raise ValueError(f"{key} is {length} minutes; RDS needs at least {RDS_MIN_WINDOW_MINUTES}")
+        if daily_overlaps_weekly(self.backup_window, self.maintenance_window):
+            raise ValueError(
+                f"backupWindow {self.backup_window} overlaps maintenanceWindow {self.maintenance_window}; RDS "
+                "refuses overlapping windows: move one (e.g. backup 03:00-04:00, maintenance sun:05:00-sun:06:00)"
+            )
+        return self
 
     @field_validator("backup_retention_days")
     @classmethod
@@ -134,8 +161,9 @@ class RedisConfig(ConfigModel):
     @field_validator("node_type")
     @classmethod
     def _node(cls, value: str) -> str:
-        if not re.match(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", value):
-            raise ValueError(f"'{value}' is not an ElastiCache node type such as cache.r7g.xlarge")
+        problem = class_issue(value, "cache", ELASTICACHE_NODE_TYPES, "ElastiCache node type")
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -147,6 +175,14 @@ class RedisConfig(ConfigModel):
                 f"nodeType {self.node_type}: Global Datastore supports only {', '.join(GLOBAL_DATASTORE_FAMILIES)} "
                 "nodes of size large or bigger"
             )
+        for key, length in (
+            ("snapshotWindow", daily_span(self.snapshot_window)[1]),
+            ("maintenanceWindow", weekly_span(self.maintenance_window)[1]),
+        ):
+            if length < ELASTICACHE_MIN_WINDOW_MINUTES:
+                raise ValueError(
+                    f"{key} is {length} minutes; ElastiCache needs at least {ELASTICACHE_MIN_WINDOW_MINUTES}"
+                )
         if not self.transit_encryption:
             raise ValueError(
                 "transitEncryption must be true: the services authenticate as IAM-enabled ElastiCache users, which "

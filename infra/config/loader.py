@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.stack import NAMESPACE, StackConfig
+from infra.config.strict import DuplicateKeyError, StrictLoader, document_issues, duplicate_issue, looks_secret, redact
 
 PREFIX = f"{NAMESPACE}:"
 
@@ -30,7 +31,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError([ConfigIssue(name, "-", "the stack file does not exist.", f"create {path}.")])
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=StrictLoader) or {}  # a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ConfigError([duplicate_issue(name, exc)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(
             [ConfigIssue(name, "-", f"is not valid YAML ({exc}).".replace("\n", " "), "fix the YAML syntax.")]
@@ -39,6 +42,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             [ConfigIssue(name, "config", "must be a mapping of config keys.", "see docs/configuration.md.")]
         )
+    issues = document_issues(name, document)
+    if issues:
+        raise ConfigError(issues)
     return dict(document.get("config") or {})
 
 
@@ -160,7 +166,9 @@ def _issue(source: str, error: dict[str, Any]) -> ConfigIssue:
         return ConfigIssue(source, _key_path(loc), "is required but missing.", f"add it. {description}".strip())
     if "input" in error and kind not in {"missing"}:
         shown = error["input"]
-        if not isinstance(shown, dict | list):
+        if looks_secret(_key_path(loc), shown):  # never echo a credential, not even inside the message
+            message = redact(message, shown)
+        elif not isinstance(shown, dict | list):
             message = f"{message} (got {shown!r})."
     if not message.endswith("."):
         message += "."
