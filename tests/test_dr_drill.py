@@ -130,7 +130,8 @@ class Env:
             HostedZoneId=self.outputs[PRIMARY]["hostedZoneId"]
         )["ResourceRecordSets"]
         origin = self.outputs[PRIMARY]["apiOriginName"].rstrip(".") + "."
-        primary = [r for r in records if r["Name"] == origin and r.get("Failover") == "PRIMARY"]
+        # `failover` routing: the active Region's weighted record is the only one with a weight above 0
+        primary = [r for r in records if r["Name"] == origin and r.get("Weight", 0) > 0]
         return primary[0]["SetIdentifier"] if len(primary) == 1 else None
 
     def state(self):
