@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.origin_lock import OriginLockArgs, denied_action, lock_listener
 from components.storage import bucket_policy, secure_bucket_settings
 
 # Elastic Load Balancing accounts that write access logs in Regions opened before August 2022 (ELB user guide,
@@ -48,7 +49,12 @@ class RegionalAlbArgs(ComponentArgs):
     )
     health_check_path: str = Field("/healthz", description="Target health check path.")
     ssl_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS 1.2+ listener policy.")
-    ingress_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"], description="Who may reach 443.")
+    ingress_cidrs: list[str] = Field(
+        default_factory=lambda: ["0.0.0.0/0"], description="Who may reach 443 when there is no `origin_lock`."
+    )
+    origin_lock: OriginLockArgs | None = Field(
+        None, description="CloudFront-only: prefix lists instead of `ingress_cidrs`, origin header, default 403."
+    )
     deletion_protection: bool = Field(True, description="ALB deletion protection.")
     idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Idle timeout.")
     access_log_retention_days: int = Field(365, ge=1, description="Days access logs are kept.")
@@ -110,19 +116,31 @@ class RegionalAlb(PlatformComponent):
             tags=self.tagged(args.tags, sg_name),
             opts=self.child(),
         )
-        for index, cidr in enumerate(args.ingress_cidrs):
-            aws.vpc.SecurityGroupIngressRule(
-                self.cname(f"sg-https-{index}"),
+        security_groups = [self.security_group.id]
+        if args.origin_lock is None:
+            for index, cidr in enumerate(args.ingress_cidrs):
+                self._https_from(f"sg-https-{index}", self.security_group, args, cidr_ipv4=cidr)
+        else:
+            # Managed prefix lists count their weight against the 60-inbound-rules quota of a security group:
+            # CloudFront's weighs 55 and Route 53's health checkers' 25, so each gets its own group (an ALB takes
+            # up to 5). https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html
+            lock = args.origin_lock
+            self._https_from(
+                "sg-https-cloudfront", self.security_group, args, prefix_list_id=lock.cloudfront_prefix_list_id
+            )
+            self.health_security_group = aws.ec2.SecurityGroup(
+                self.cname("sg-health"),
                 region=region,
-                security_group_id=self.security_group.id,
-                cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="HTTPS from clients / CloudFront",
-                tags=self.tagged(args.tags, f"{sg_name}-https-{index}"),
+                name=f"{sg_name}-health",
+                description=f"Regional ALB {lb_name}: HTTPS from Route 53 health checkers",
+                vpc_id=args.vpc_id,
+                tags=self.tagged(args.tags, f"{sg_name}-health"),
                 opts=self.child(),
             )
+            self._https_from(
+                "sg-https-health", self.health_security_group, args, prefix_list_id=lock.health_check_prefix_list_id
+            )
+            security_groups.append(self.health_security_group.id)
         aws.vpc.SecurityGroupEgressRule(
             self.cname("sg-to-targets"),
             region=region,
@@ -154,7 +172,7 @@ class RegionalAlb(PlatformComponent):
             name=lb_name,
             load_balancer_type="application",
             internal=False,
-            security_groups=[self.security_group.id],
+            security_groups=security_groups,
             subnets=args.subnet_ids,
             enable_deletion_protection=args.deletion_protection,
             drop_invalid_header_fields=True,
@@ -162,7 +180,7 @@ class RegionalAlb(PlatformComponent):
             enable_http2=True,
             idle_timeout=args.idle_timeout_seconds,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=bucket, prefix="alb", enabled=True),
-            tags=self.tagged(args.tags, lb_name),
+            tags=self.tagged(args.tags, lb_name, **({"edge-origin": "cloudfront"} if args.origin_lock else {})),
             opts=self.child(depends_on=[policy]),
         )
         tg_name = f"{args.name_prefix}-api"[:32].rstrip("-")
@@ -197,10 +215,16 @@ class RegionalAlb(PlatformComponent):
             protocol="HTTPS",
             ssl_policy=args.ssl_policy,
             certificate_arn=args.certificate_arn,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            default_actions=[
+                denied_action()
+                if args.origin_lock
+                else aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)
+            ],
             tags=self.tagged(args.tags, f"{lb_name}-https"),
             opts=self.child(),
         )
+        if args.origin_lock is not None:
+            self.listener_rules = lock_listener(self, args, args.origin_lock, self.listener, self.target_group)
         for index, asg in enumerate(args.target_autoscaling_group_names):
             aws.autoscaling.Attachment(
                 self.cname(f"targets-{index}"),
@@ -226,6 +250,20 @@ class RegionalAlb(PlatformComponent):
                 "targetGroupArn": self.target_group_arn,
                 "logBucket": self.log_bucket.id,
             }
+        )
+
+    def _https_from(self, key: str, group: aws.ec2.SecurityGroup, args: RegionalAlbArgs, **source: Input) -> None:
+        aws.vpc.SecurityGroupIngressRule(
+            self.cname(key),
+            region=args.region,
+            security_group_id=group.id,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="HTTPS to the ALB listener",
+            tags=self.tagged(args.tags, f"{args.name_prefix}-alb-{key}"),
+            opts=self.child(),
+            **source,
         )
 
 

@@ -51,6 +51,8 @@ class CdnArgs(ComponentArgs):
     failover_status_codes: list[int] = Field(default_factory=lambda: [500, 502, 503, 504], description="Failover on.")
     minimum_protocol_version: str = Field("TLSv1.2_2021", description="Viewer TLS policy.")
     zone_id: Input = Field(None, description="Hosted zone for the `domain_name` alias records (A and AAAA).")
+    origin_header_name: str | None = Field(None, description="Secret header added to every origin request.")
+    origin_header_value: Input = Field(None, description="Its value (secret; the ALBs accept it).")
 
     @model_validator(mode="after")
     def _rules(self) -> CdnArgs:
@@ -60,6 +62,8 @@ class CdnArgs(ComponentArgs):
             raise ValueError("the failover origin must differ from the primary origin")
         if not self.minimum_protocol_version.startswith("TLSv1.2"):
             raise ValueError("viewer TLS below 1.2 is not allowed")
+        if (self.origin_header_name is None) != (self.origin_header_value is None):
+            raise ValueError("origin_header_name and origin_header_value go together")
         return self
 
 
@@ -189,6 +193,13 @@ class Cdn(PlatformComponent):
                 domain_name=domain,
                 connection_attempts=ORIGIN_CONNECTION_ATTEMPTS,
                 connection_timeout=ORIGIN_CONNECTION_TIMEOUT_SECONDS,
+                custom_headers=[
+                    aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                        name=args.origin_header_name, value=args.origin_header_value
+                    )
+                ]
+                if args.origin_header_name
+                else None,
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                     http_port=80,
                     https_port=443,

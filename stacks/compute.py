@@ -11,10 +11,12 @@ import pulumi_kubernetes as k8s
 from components.alb import RegionalAlb, RegionalAlbArgs
 from components.eks import EksCluster, EksClusterArgs, NodePool
 from components.eks_access import AccessGrant
+from components.origin_lock import OriginLockArgs
 from components.team_rbac import GROUP as EDIT_GROUP
 from infra.config.compute import ComputeConfig
 from stacks.context import RegionContext
 from stacks.deploy import ci_access_grants
+from stacks.origin import OriginLock
 
 # Seed 000 role hierarchy -> EKS access policy (or None: the `EditWithoutSecrets` RBAC group), namespaced?
 # Team leads and senior developers edit their namespaces but must not read Secrets, which AmazonEKSEditPolicy
@@ -66,7 +68,7 @@ def access_grants(cfg: ComputeConfig, default_namespaces: list[str]) -> list[Acc
     return grants
 
 
-def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
+def build_compute(ctx: RegionContext, network: Any, dns: Any, origin: OriginLock | None = None) -> Compute:
     """Build the EKS cluster (and, given the DNS tier's certificate, the regional ALB); export compute outputs."""
     cfg = ctx.cfg.compute
     workloads_cfg = getattr(ctx.cfg, "workloads", None)
@@ -100,7 +102,7 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any) -> Compute:
     )
     certificate_arn = getattr(dns, "alb_certificate_arn", None) if dns is not None else None
     if certificate_arn is not None:
-        _build_alb(ctx, cfg, network, cluster, certificate_arn, compute)
+        _build_alb(ctx, cfg, network, cluster, certificate_arn, compute, origin)
     pulumi.export("eksClusterName", compute.cluster_name)
     pulumi.export("eksNodeGroupNames", compute.node_group_names)
     pulumi.export("eksNodeSecurityGroupId", compute.node_security_group_id)
@@ -116,7 +118,13 @@ def _asg_name(resources: Any) -> str:
 
 
 def _build_alb(
-    ctx: RegionContext, cfg: ComputeConfig, network: Any, cluster: EksCluster, certificate_arn: Any, compute: Compute
+    ctx: RegionContext,
+    cfg: ComputeConfig,
+    network: Any,
+    cluster: EksCluster,
+    certificate_arn: Any,
+    compute: Compute,
+    origin: OriginLock | None,
 ) -> None:
     """The regional entry point: ALB -> NodePort of the API service on the application node groups."""
     alb_cfg = cfg.alb
@@ -137,6 +145,15 @@ def _build_alb(
             health_check_path=alb_cfg.health_check_path,
             ssl_policy=alb_cfg.ssl_policy,
             ingress_cidrs=list(alb_cfg.ingress_cidrs),
+            origin_lock=None
+            if origin is None
+            else OriginLockArgs(
+                cloudfront_prefix_list_id=origin.cloudfront_prefix_list_id,
+                health_check_prefix_list_id=origin.health_check_prefix_list_id,
+                header_name=origin.header_name,
+                header_values=origin.accepted_values,
+                health_check_path=ctx.cfg.traffic.health_check.path,
+            ),
             deletion_protection=alb_cfg.deletion_protection,
             idle_timeout_seconds=alb_cfg.idle_timeout_seconds,
             access_log_retention_days=alb_cfg.access_log_retention_days,

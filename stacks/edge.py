@@ -12,6 +12,7 @@ from components.certificate import DnsValidatedCertificate, DnsValidatedCertific
 from components.kms import KmsKey, KmsKeyArgs
 from components.waf import WebAcl, WebAclArgs
 from stacks.context import RegionContext
+from stacks.origin import OriginLock
 
 # CloudFront is global but its certificate and CLOUDFRONT-scope web ACL must be in us-east-1, whatever the
 # primary Region is; the log bucket and log group sit there too.
@@ -36,7 +37,7 @@ def standby_region(ctx: RegionContext) -> str:
     return pair[1] if ctx.writer_region == pair[0] else pair[0]
 
 
-def build_edge(ctx: RegionContext, dns: Any) -> Edge | None:
+def build_edge(ctx: RegionContext, dns: Any, origin: OriginLock | None = None) -> Edge | None:
     """CloudFront + WAF on the primary stack (global resources have one owner); nothing on secondaries."""
     edge_cfg, traffic_cfg = ctx.cfg.edge, ctx.cfg.traffic
     if not ctx.cfg.is_primary or not edge_cfg.enabled:
@@ -103,6 +104,8 @@ def build_edge(ctx: RegionContext, dns: Any) -> Edge | None:
             origin_read_timeout_seconds=edge_cfg.origin_read_timeout_seconds,
             failover_status_codes=list(edge_cfg.failover_status_codes),
             zone_id=dns.zone_id,
+            origin_header_name=origin.header_name if origin else None,
+            origin_header_value=origin.sent_value if origin else None,
         ),
         opts=ctx.opts(),
     )

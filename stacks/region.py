@@ -19,6 +19,7 @@ from stacks.dr import build_dr
 from stacks.edge import build_edge
 from stacks.network import build_network
 from stacks.observability import build_observability
+from stacks.origin import build_origin_lock
 from stacks.region_switch import build_region_switch
 from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
@@ -34,12 +35,13 @@ def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
 
     network = build_network(ctx)
     dns = build_dns(ctx)
-    compute = build_compute(ctx, network, dns)
+    origin = build_origin_lock(ctx)
+    compute = build_compute(ctx, network, dns, origin)
     build_deploy(ctx, network, compute)
     data = build_data(ctx, network, compute)
     build_workloads(ctx, compute, data)
     traffic = build_traffic(ctx, dns, compute)
-    build_edge(ctx, dns)
+    build_edge(ctx, dns, origin)
     build_backup(ctx, data)
     observability = build_observability(ctx, compute, data, traffic)
     build_cost(ctx, observability)

@@ -650,6 +650,27 @@ def pod_env(env: list | None = None, env_from: list | None = None) -> dict:
     return {"spec": {"template": {"spec": {"containers": [container]}}}}
 
 
+def cloudfront_origin(ingress: dict, default_action: dict, header_rule: bool) -> list[Resource]:
+    """An ALB tagged as CloudFront origin with its security group, 443 ingress, HTTPS listener and rules."""
+    sg = res("aws:ec2/securityGroup:SecurityGroup", "alb-sg", {"name": "alb"})
+    lb = res("aws:lb/loadBalancer:LoadBalancer", "origin-alb", {**ALB, "tags": {"edge-origin": "cloudfront"}},
+             deps=(sg.urn,))  # fmt: skip
+    rule = res(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "https",
+        {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **ingress},
+        deps=(sg.urn,),
+    )
+    listener = res("aws:lb/listener:Listener", "https", {"protocol": "HTTPS", "defaultActions": [default_action]},
+                   deps=(lb.urn,))  # fmt: skip
+    conditions = [{"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["v"]}}] if header_rule else []
+    lrule = res("aws:lb/listenerRule:ListenerRule", "rule", {"conditions": conditions}, deps=(listener.urn,))
+    return [sg, lb, rule, listener, lrule]
+
+
+DENY_403 = {"type": "fixed-response", "fixedResponse": {"statusCode": "403"}}
+
+
 def endpoints(*suffixes: str) -> list[Resource]:
     return [res(EP_T, f"ep-{s}", {"serviceName": f"com.amazonaws.us-east-1.{s}"}, deps=(vpc.urn,)) for s in suffixes]
 
@@ -725,6 +746,12 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource], str]] = {
         "internet-facing ALB has no WebAclAssociation",
     ),
     "vpc-flow-logs": ([vpc, res(FLOW_T, "flow", {}, deps=(vpc.urn,))], [vpc], "VPC has no FlowLog"),
+    # today's bypass: 443 open to the world and a listener that forwards everything
+    "alb-cloudfront-only": (
+        cloudfront_origin({"prefixListId": "pl-3b927c52"}, DENY_403, header_rule=True),
+        cloudfront_origin({"cidrIpv4": "0.0.0.0/0"}, {"type": "forward", "targetGroupArn": "tg"}, header_rule=False),
+        "admits 0.0.0.0/0",
+    ),
     "vpc-private-endpoints": (
         [vpc, *endpoints("ec2", "ecr.api", "ecr.dkr")],
         [vpc, *endpoints("ec2", "ecr.api")],
@@ -897,3 +924,15 @@ def test_normalize_reads_pulumi_policy_proxies():
     plain = normalize(proxied)
     assert plain == {"vpcConfig": {"endpointPublicAccess": UNKNOWN}, "x": [1, {"a": 2}]}
     assert isinstance(plain["x"][1], dict)
+
+
+def test_alb_cloudfront_only_reports_each_hole():
+    bad = cloudfront_origin({"cidrIpv4": "0.0.0.0/0"}, {"type": "forward", "targetGroupArn": "tg"}, header_rule=False)
+    messages = [m for _, m in RULES["alb-cloudfront-only"].check_stack(bad)]
+    for words in ("admits 0.0.0.0/0", "no ingress from the CloudFront", "forwards by default", "origin header"):
+        assert any(words in m for m in messages), (words, messages)
+    # a stack with a CloudFront distribution covers its ALBs even without the tag
+    untagged = [r if r.name != "origin-alb" else Resource(r.type, ALB, r.urn, r.name, r.dependencies) for r in bad]
+    distribution = res("aws:cloudfront/distribution:Distribution", "cdn", DISTRIBUTION)
+    assert RULES["alb-cloudfront-only"].check_stack(untagged) == []
+    assert RULES["alb-cloudfront-only"].check_stack([*untagged, distribution])

@@ -124,7 +124,10 @@ class AlbConfig(ConfigModel):
     )
     ingress_cidrs: list[str] = Field(
         default_factory=lambda: ["0.0.0.0/0"],
-        description="CIDRs allowed to reach HTTPS 443 (the edge may restrict this to CloudFront later).",
+        description=(
+            "CIDRs allowed to reach HTTPS 443 only when `edge.enabled` is false; with CloudFront in front the ALB "
+            "admits only CloudFront's origin-facing servers and the Route 53 health checkers."
+        ),
     )
     deletion_protection: bool = Field(True, description="ALB deletion protection.")
     idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="ALB idle timeout.")

@@ -197,10 +197,36 @@ class WafConfig(ConfigModel):
         return self
 
 
+class OriginVerifyConfig(ConfigModel):
+    """The secret header CloudFront adds to every origin request; each regional ALB forwards only requests that
+    carry it (everything else gets 403). Values are generated in the primary stack; secondaries read them."""
+
+    header_name: str = Field(
+        "X-Origin-Verify",
+        pattern=r"^X-[A-Za-z0-9-]{1,60}$",
+        description="Name of the custom origin header (an `X-` header CloudFront may add); same in every stack.",
+    )
+    generation: int = Field(
+        1,
+        ge=1,
+        description=(
+            "Rotation counter (primary's stack file): +1 rotates one value with no downtime. Three values are "
+            "accepted at any time (retiring, sent, staged); CloudFront sends the one staged by the previous "
+            "rotation, which every ALB has accepted since its last deploy."
+        ),
+    )
+
+
 class EdgeConfig(ConfigModel):
     """CloudFront in front of the regional ALBs, owned by the primary stack (ignored on secondaries)."""
 
-    enabled: bool = Field(True, description="Build CloudFront + WAF (primary stack only).")
+    enabled: bool = Field(
+        True,
+        description=(
+            "Build CloudFront + WAF (primary stack only) and lock every ALB to CloudFront (origin-facing prefix "
+            "list + origin header); same in every stack. Off: the ALBs take `compute.alb.ingressCidrs` directly."
+        ),
+    )
     domain_label: str = Field("api", description="Public name `<label>.<zone>` (CloudFront alias).")
     certificate_region: str = Field(
         "us-east-1", description="Region of the CloudFront certificate; CloudFront accepts only us-east-1."
@@ -220,6 +246,7 @@ class EdgeConfig(ConfigModel):
     cache: CacheConfig = Field(default_factory=CacheConfig)  # type: ignore[arg-type]
     geo_restriction: GeoRestrictionConfig = Field(default_factory=GeoRestrictionConfig)  # type: ignore[arg-type]
     waf: WafConfig = Field(default_factory=WafConfig)  # type: ignore[arg-type]
+    origin_verify: OriginVerifyConfig = Field(default_factory=OriginVerifyConfig)  # type: ignore[arg-type]
 
     @field_validator("certificate_region")
     @classmethod

@@ -266,6 +266,22 @@ def _traffic_issues(stacks: dict[str, StackConfig], names: list[str]) -> list[Co
                         "every stack writes into the same Route 53 record set: use the same value in every file.",
                     )
                 )
+    edge = stacks[names[0]].edge
+    for name in names[1:]:
+        for key, mine, theirs in (
+            ("enabled", stacks[name].edge.enabled, edge.enabled),
+            ("originVerify.headerName", stacks[name].edge.origin_verify.header_name, edge.origin_verify.header_name),
+        ):
+            if mine != theirs:
+                issues.append(
+                    ConfigIssue(
+                        stack_file_name(name),
+                        f"platform:edge.{key}",
+                        f"is '{mine}' but {stack_file_name(names[0])} has '{theirs}'.",
+                        "every ALB is locked to the primary's CloudFront distribution (or none is): use the same "
+                        "value in every file.",
+                    )
+                )
     for name in names:
         cfg = stacks[name].traffic
         if cfg.existing_zone_id and not stacks[name].is_primary:

@@ -286,7 +286,22 @@ def _caller_identity(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# AWS-managed prefix lists the program looks up, with their documented weights (max entries): VPC User Guide,
+# "AWS-managed prefix lists", https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html
+MANAGED_PREFIX_LIST_WEIGHTS = {"cloudfront.origin-facing": 55, "route53-healthchecks": 25}
+
+
+def _managed_prefix_list(args: dict[str, Any]) -> dict[str, Any]:
+    name = str(args.get("name", ""))
+    weight = next((w for suffix, w in MANAGED_PREFIX_LIST_WEIGHTS.items() if name.endswith(suffix)), None)
+    if weight is None:
+        raise ValueError(f"the offline plan knows no AWS-managed prefix list named '{name}'")
+    pid = "pl-" + digest("prefix-list", name, length=8)
+    return {"id": pid, "name": name, "maxEntries": weight, "addressFamily": "IPv4", "ownerId": "AWS", "entries": []}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _managed_prefix_list,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:index/getPartition:getPartition": lambda args: {
         "partition": "aws",

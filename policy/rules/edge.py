@@ -204,3 +204,69 @@ def route53_query_logging(resources: list[Resource]):
             continue  # private zone
         if not any(depends_on(log, zone) for log in logs):
             yield zone, "public hosted zone has no QueryLog"
+
+
+# --- origin locked to CloudFront ------------------------------------------------------------------------------------
+LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS_RULES = (
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+)
+# The tag the platform's RegionalAlb carries when it is a CloudFront origin (secondaries have no distribution).
+ORIGIN_TAG = ("edge-origin", "cloudfront")
+_PUBLIC = ("0.0.0.0/0", "::/0")
+
+
+def _public_sources(rule: Resource) -> list[str]:
+    cidrs = [get(rule.props, "cidrIpv4"), get(rule.props, "cidrIpv6"), *items(rule.props, "cidrBlocks")]
+    cidrs += items(rule.props, "ipv6CidrBlocks")
+    return [c for c in cidrs if c in _PUBLIC]
+
+
+@stack_rule(
+    "alb-cloudfront-only",
+    types=list(LOAD_BALANCERS),
+    enforcement="mandatory",
+    controls=[],
+    description=(
+        "An ALB behind CloudFront admits only CloudFront's origin-facing prefix list (no 0.0.0.0/0), and its HTTPS "
+        "listener forwards only requests with the secret origin header (default action: deny)."
+    ),
+    reason="Otherwise clients skip CloudFront and its WAF rules and rate limits by calling the ALB directly.",
+)
+def alb_cloudfront_only(resources: list[Resource]):
+    behind_cloudfront = any(r.type == DISTRIBUTION for r in resources)
+    for lb in of_type(resources, *LOAD_BALANCERS):
+        tagged = get(lb.props, f"tags.{ORIGIN_TAG[0]}") == ORIGIN_TAG[1]
+        if get(lb.props, "internal") is True or not (tagged or behind_cloudfront):
+            continue
+        groups = [sg for sg in of_type(resources, SECURITY_GROUP) if depends_on(lb, sg)]
+        ingress = [
+            rule
+            for rule in of_type(resources, *INGRESS_RULES)
+            if any(depends_on(rule, sg) for sg in groups) and get(rule.props, "type", "ingress") == "ingress"
+        ]
+        inline = [rule for sg in groups for rule in items(sg.props, "ingress")]
+        public = [c for rule in ingress for c in _public_sources(rule)]
+        public += [
+            c for rule in inline for c in [*items(rule, "cidrBlocks"), *items(rule, "ipv6CidrBlocks")] if c in _PUBLIC
+        ]
+        if public:
+            yield (
+                lb,
+                f"a security group of this ALB admits {', '.join(sorted(set(public)))}: behind CloudFront it "
+                "admits only the com.amazonaws.global.cloudfront.origin-facing prefix list",
+            )
+        if not any(get(rule.props, "prefixListId") or items(rule.props, "prefixListIds") for rule in ingress):
+            yield lb, "no ingress from the CloudFront origin-facing managed prefix list"
+        for listener in of_type(resources, *LISTENERS):
+            if not depends_on(listener, lb) or get(listener.props, "protocol") != "HTTPS":
+                continue
+            if any(get(action, "type") == "forward" for action in items(listener.props, "defaultActions")):
+                yield lb, "the HTTPS listener forwards by default: make the default action deny (403)"
+            rules = [r for r in of_type(resources, *LISTENER_RULES) if depends_on(r, listener)]
+            if not any(get(c, "httpHeader") for r in rules for c in items(r.props, "conditions")):
+                yield lb, "no listener rule checks the CloudFront origin header"
