@@ -57,13 +57,13 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def class_issue(value: str, prefix: str, table: dict[str, tuple[str, ...]], what: str) -> str | None:
-    """Why `value` (e.g. `db.r6g.4xlarge`) is not in `table`, or None when it is."""
+    """Why `value` (e.g. `db.r6g.4xlarge`) is not in `table`, or None when it is; `what` has its article."""
     parts = value.split(".")
     if len(parts) != 3 or parts[0] != prefix:
-        return f"'{value}' is not a {what} (<{prefix}>.<family>.<size>, e.g. {prefix}.r6g.4xlarge)"
+        return f"'{value}' is not {what} (<{prefix}>.<family>.<size>, e.g. {prefix}.r6g.4xlarge)"
     family, size = parts[1], parts[2]
     if family not in table:
-        return f"'{value}': family '{family}' is not a {what} family AWS documents; use one of {sorted(table)}"
+        return f"'{value}': family '{family}' is not documented for {what}; use one of {sorted(table)}"
     if size not in table[family]:
         return f"'{value}': {prefix}.{family} comes in sizes {list(table[family])}"
     return None

@@ -108,7 +108,7 @@ class AuroraConfig(ConfigModel):
     @field_validator("writer_instance_class", "reader_instance_class")
     @classmethod
     def _klass(cls, value: str) -> str:
-        problem = class_issue(value, "db", AURORA_POSTGRES_CLASSES, "memory-optimized Aurora PostgreSQL class")
+        problem = class_issue(value, "db", AURORA_POSTGRES_CLASSES, "a memory-optimized Aurora PostgreSQL class")
         if problem:
             raise ValueError(problem)
         return value
@@ -161,7 +161,7 @@ class RedisConfig(ConfigModel):
     @field_validator("node_type")
     @classmethod
     def _node(cls, value: str) -> str:
-        problem = class_issue(value, "cache", ELASTICACHE_NODE_TYPES, "ElastiCache node type")
+        problem = class_issue(value, "cache", ELASTICACHE_NODE_TYPES, "an ElastiCache node type")
         if problem:
             raise ValueError(problem)
         return value
