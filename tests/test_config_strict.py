@@ -69,6 +69,14 @@ def test_credential_shaped_value_is_refused_and_never_echoed(tmp_path, capsys):
     assert FAKE_KEY_ID not in err
 
 
+def test_yaml_syntax_errors_never_echo_a_credential(tmp_path):
+    broken = f"    team: {FAKE_KEY_ID}: [\n"
+    root = _raw_copy(tmp_path, PRIMARY, lambda t: t.replace("    team: devtools-sre\n", broken))
+    with pytest.raises(ConfigError) as caught:
+        load_fleet(root)
+    assert "not valid YAML" in str(caught.value) and FAKE_KEY_ID not in str(caught.value)
+
+
 def test_model_errors_never_echo_a_secret_value():
     """A credential in a field the strict pass does not know (here: the zone name) is redacted by the model error."""
     raw = platform_keys(read_stack_file(REPO_ROOT / PRIMARY))

@@ -15,7 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.stack import NAMESPACE, StackConfig
-from infra.config.strict import DuplicateKeyError, StrictLoader, document_issues, duplicate_issue, looks_secret, redact
+from infra.config.strict import (
+    DuplicateKeyError,
+    StrictLoader,
+    document_issues,
+    duplicate_issue,
+    looks_secret,
+    redact,
+    redact_credentials,
+)
 
 PREFIX = f"{NAMESPACE}:"
 
@@ -36,7 +44,14 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise ConfigError([duplicate_issue(name, exc)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError(
-            [ConfigIssue(name, "-", f"is not valid YAML ({exc}).".replace("\n", " "), "fix the YAML syntax.")]
+            [
+                ConfigIssue(
+                    name,
+                    "-",
+                    redact_credentials(f"is not valid YAML ({exc}).".replace("\n", " ")),
+                    "fix the YAML syntax.",
+                )
+            ]
         ) from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError(

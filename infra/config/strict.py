@@ -79,6 +79,11 @@ def redact(text: str, value: Any) -> str:
     return text.replace(str(value), REDACTED) if str(value) else text
 
 
+def redact_credentials(text: str) -> str:
+    """Credential-shaped substrings removed (e.g. from a YAML parser's quote of the offending line)."""
+    return SECRET_VALUE.sub(REDACTED, text)
+
+
 def document_issues(file: str, document: dict[str, Any]) -> list[ConfigIssue]:
     """Problems in a parsed stack file that the `platform:` models cannot see."""
     issues: list[ConfigIssue] = []
