@@ -13,8 +13,9 @@ or the seed wrote through the API is what DNS answers):
 * `DnsServer`: UDP DNS on 127.0.0.1 answering A queries. Failover records: the PRIMARY if its check is healthy, else
   a healthy SECONDARY, else the PRIMARY (Route 53 answers the primary when both are unhealthy). Weighted: the
   healthy record with the highest weight, a healthy zero-weight record only when every non-zero one is unhealthy,
-  else the highest weight (Route 53 answers at random in proportion to the weights; the emulator is deterministic). Alias targets outside the zones (ALBs) answer a fixed address per target name, with the 60 s TTL
-  Route 53 gives alias records to ELB (Route 53 FAQ, "DNS failover ... alias records with a fixed TTL of 60 seconds").
+  else the highest weight (Route 53 answers at random in proportion to the weights; the emulator is deterministic).
+  Alias targets outside the zones (ALBs) answer a fixed address per target name, with the 60 s TTL Route 53 gives
+  alias records to ELB (Route 53 FAQ, "DNS failover ... alias records with a fixed TTL of 60 seconds").
 """
 
 from __future__ import annotations
