@@ -118,3 +118,10 @@ def test_fleet_agrees_on_the_lock(write_stacks):
     with pytest.raises(ConfigError) as caught:
         load_fleet(root)
     assert any(i.key == "platform:edge.originVerify.headerName" for i in caught.value.issues)
+
+
+def test_header_cloudfront_cannot_add_is_refused(write_stacks):
+    from tests.config_cases import PRIMARY
+
+    root = write_stacks({"us-east-1": set_key("edge", "originVerify.headerName", "X-Amz-Origin")})
+    assert_config_issue(root, PRIMARY, "platform:edge.originVerify.headerName", "CloudFront cannot add")

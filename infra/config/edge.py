@@ -216,6 +216,18 @@ class OriginVerifyConfig(ConfigModel):
         ),
     )
 
+    @field_validator("header_name")
+    @classmethod
+    def _addable(cls, value: str) -> str:
+        # CloudFront cannot add these as custom origin headers ("Custom headers that CloudFront can't add to origin
+        # requests", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html).
+        lower = value.lower()
+        if lower.startswith(("x-amz-", "x-edge-")) or lower in ("x-cache", "x-forwarded-proto", "x-real-ip"):
+            raise ValueError(
+                f"'{value}' is a header CloudFront cannot add to origin requests; use e.g. X-Origin-Verify"
+            )
+        return value
+
 
 class EdgeConfig(ConfigModel):
     """CloudFront in front of the regional ALBs, owned by the primary stack (ignored on secondaries)."""
