@@ -498,3 +498,19 @@ def test_bootstrap_of_a_primary_with_an_existing_zone_has_nothing_to_delegate(wr
     empty = subprocess.run([sys.executable, str(TARGETS_SCRIPT), "--name-servers"], input='{"deployment": {}}',
                            capture_output=True, text=True)  # fmt: skip
     assert empty.returncode == 1 and empty.stdout.strip() == ""
+
+
+def test_the_stacks_job_needs_only_the_config_models_dependencies():
+    """The `stacks` jobs install only pydantic and PyYAML (fast, before any runner is chosen): the script and the
+    config code it imports must not pull in Pulumi, boto3 or anything else."""
+    probe = (
+        "import runpy, sys; sys.argv = ['stacks.py', sys.argv[1]]; "
+        f"runpy.run_path({str(STACKS_SCRIPT)!r}, run_name='not_main'); "
+        "roots = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(roots & {'pulumi', 'pulumi_aws', 'pulumi_kubernetes', 'boto3', 'botocore', 'rich', 'moto'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(REPO_ROOT)], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+    for job in (load("pr.yml")["jobs"]["stacks"], load("deploy.yml")["jobs"]["stacks"]):
+        install = "\n".join(s.get("run", "") for s in job["steps"])
+        assert "grep -E '^(pydantic|PyYAML)==' requirements.txt" in install
