@@ -34,7 +34,7 @@ if str(REPO_ROOT) not in sys.path:
 # sources). A type not listed takes DEFAULT_SECONDS; components and providers take 0.
 CREATE_SECONDS: dict[str, float] = {
     "aws:eks/cluster:Cluster": 600,  # EKS control plane ~10 min
-    "aws:eks/nodeGroup:NodeGroup": 240,  # managed node group ~3-5 min
+    "kubernetes:karpenter.sh/v1:NodePool": 5,  # Auto Mode NodePool object; its nodes launch for pending pods
     "aws:eks/addon:Addon": 60,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": 5,
     "aws:eks/accessEntry:AccessEntry": 5,
@@ -56,7 +56,7 @@ CREATE_SECONDS: dict[str, float] = {
     "aws:dynamodb/table:Table": 20,
     "aws:iam/role:Role": 10,  # plus IAM propagation
     "aws:kms/key:Key": 5,
-    "kubernetes:apps/v1:Deployment": 90,  # rollout until ready (Pulumi await)
+    "kubernetes:apps/v1:Deployment": 150,  # Auto Mode launches nodes for the pending pods (~1 min), then rollout
     "aws:backup/vault:Vault": 5,
     "aws:backup/plan:Plan": 5,
 }
@@ -69,7 +69,7 @@ UNAVOIDABLE_CHAINS: dict[str, list[str]] = {
         "aws:ec2/vpc:Vpc",
         "aws:ec2/subnet:Subnet",
         "aws:eks/cluster:Cluster",
-        "aws:eks/nodeGroup:NodeGroup",
+        "kubernetes:karpenter.sh/v1:NodePool",
         "kubernetes:apps/v1:Deployment",
     ],
     "network -> Aurora cluster -> instance": [

@@ -313,3 +313,61 @@ def backup_alarms(vault_name: Input | None = None) -> list[AlarmSpec]:
             metric=Metric("AWS/Backup", "NumberOfCopyJobsFailed", "Sum", dims),
         ),
     ]
+
+
+def eks_alarms(
+    cluster_name: Input,
+    services: list[tuple[str, int]],
+    node_pool_limit_metric: tuple[str, str] | None,
+) -> list[AlarmSpec]:
+    """Capacity alarms of the EKS tier (docs/compute.md, "Container-level observability"):
+
+    - pods Pending (unschedulable) for the whole tier window: `AWS/EKS scheduler_pending_pods_UNSCHEDULABLE`
+      (EKS-vended control-plane metric, clusters >= 1.28, statistic Sum, dimension ClusterName);
+    - a NodePool at its limits: the count of Auto Mode compute log lines "exceed limits for nodepool";
+    - an HPA pinned at maxReplicas: Container Insights `namespace_number_of_running_pods` (dimensions Namespace,
+      ClusterName; one namespace per service) at or above the service's maxReplicas for the whole window.
+    """
+    cluster = {"ClusterName": cluster_name}
+    specs = [
+        AlarmSpec(
+            "eks-pods-unschedulable",
+            "high",
+            "Pods stay Pending (unschedulable) for the whole window: the node autoscaler cannot place them.",
+            0,
+            "GreaterThanThreshold",
+            "notBreaching",
+            metric=Metric("AWS/EKS", "scheduler_pending_pods_UNSCHEDULABLE", "Sum", cluster),
+        )
+    ]
+    if node_pool_limit_metric is not None:
+        specs.append(
+            AlarmSpec(
+                "eks-nodepool-limit",
+                "high",
+                "A NodePool reached its cpu/memory limits: pending pods get no node (raise the limits, see the "
+                "capacity model in docs/compute.md).",
+                0,
+                "GreaterThanThreshold",
+                "notBreaching",
+                metric=Metric(node_pool_limit_metric[0], node_pool_limit_metric[1], "Sum"),
+            )
+        )
+    for namespace, max_replicas in services:
+        specs.append(
+            AlarmSpec(
+                f"hpa-at-max-{namespace}",
+                "high",
+                f"{namespace} runs at its HPA maximum ({max_replicas} pods) for the whole window: it cannot scale out.",
+                max_replicas,
+                "GreaterThanOrEqualToThreshold",
+                "notBreaching",
+                metric=Metric(
+                    "ContainerInsights",
+                    "namespace_number_of_running_pods",
+                    "Minimum",
+                    {"Namespace": namespace, "ClusterName": cluster_name},
+                ),
+            )
+        )
+    return specs

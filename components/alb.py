@@ -1,4 +1,4 @@
-"""The regional internet-facing ALB: HTTPS only (TLS 1.2+), access logs to an encrypted bucket, NodePort targets."""
+"""The regional internet-facing ALB: HTTPS only (TLS 1.2+), access logs to an encrypted bucket, pod IP targets."""
 
 from __future__ import annotations
 
@@ -42,10 +42,12 @@ class RegionalAlbArgs(ComponentArgs):
     vpc_id: Input = Field(..., description="VPC of the ALB and its targets.")
     subnet_ids: Input = Field(..., description="Public subnets (>= 2 AZs).")
     certificate_arn: Input = Field(..., description="Validated regional ACM certificate for the HTTPS listener.")
-    target_security_group_id: Input = Field(..., description="Security group of the targets (EKS nodes).")
-    target_port: int = Field(30080, ge=1, le=65535, description="Port on the targets (the API's NodePort).")
-    target_autoscaling_group_names: list[Input] = Field(
-        default_factory=list, description="Auto Scaling groups whose instances are registered as targets."
+    target_security_group_id: Input = Field(
+        ..., description="Security group of the targets: the EKS node SG (pods use their node's ENIs)."
+    )
+    target_port: int = Field(8080, ge=1, le=65535, description="Container port of the API pods (IP targets).")
+    deregistration_delay_seconds: int = Field(
+        30, ge=0, le=300, description="Draining time; the pods' preStop sleep must exceed it."
     )
     health_check_path: str = Field("/healthz", description="Target health check path.")
     ssl_policy: str = Field("ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS 1.2+ listener policy.")
@@ -105,13 +107,13 @@ class RegionalAlb(PlatformComponent):
             opts=self.child(),
         )
 
-        # Security groups: the world (or the configured CIDRs) -> 443 on the ALB -> NodePort on the nodes.
+        # Security groups: the world (or the configured CIDRs) -> 443 on the ALB -> the API pods (node SG).
         sg_name = f"{args.name_prefix}-alb"
         self.security_group = aws.ec2.SecurityGroup(
             self.cname("sg"),
             region=region,
             name=sg_name,
-            description=f"Regional ALB {lb_name}: HTTPS in, NodePort out",
+            description=f"Regional ALB {lb_name}: HTTPS in, API pods out",
             vpc_id=args.vpc_id,
             tags=self.tagged(args.tags, sg_name),
             opts=self.child(),
@@ -149,7 +151,7 @@ class RegionalAlb(PlatformComponent):
             ip_protocol="tcp",
             from_port=args.target_port,
             to_port=args.target_port,
-            description="ALB to the API NodePort on the nodes",
+            description="ALB to the API pods (IP targets)",
             tags=self.tagged(args.tags, f"{sg_name}-to-targets"),
             opts=self.child(),
         )
@@ -161,7 +163,7 @@ class RegionalAlb(PlatformComponent):
             ip_protocol="tcp",
             from_port=args.target_port,
             to_port=args.target_port,
-            description="API NodePort from the regional ALB",
+            description="API pods from the regional ALB",
             tags=self.tagged(args.tags, f"{sg_name}-to-nodes"),
             opts=self.child(),
         )
@@ -189,10 +191,13 @@ class RegionalAlb(PlatformComponent):
             region=region,
             name=tg_name,
             vpc_id=args.vpc_id,
-            target_type="instance",
+            # Pod IPs, registered by Auto Mode's load balancer controller through a TargetGroupBinding: every node
+            # the autoscaler launches is covered without any Auto Scaling group.
+            target_type="ip",
+            ip_address_type="ipv4",
             protocol="HTTP",
             port=args.target_port,
-            deregistration_delay=30,
+            deregistration_delay=args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 path=args.health_check_path,
@@ -225,14 +230,6 @@ class RegionalAlb(PlatformComponent):
         )
         if args.origin_lock is not None:
             self.listener_rules = lock_listener(self, args, args.origin_lock, self.listener, self.target_group)
-        for index, asg in enumerate(args.target_autoscaling_group_names):
-            aws.autoscaling.Attachment(
-                self.cname(f"targets-{index}"),
-                region=region,
-                autoscaling_group_name=asg,
-                lb_target_group_arn=self.target_group.arn,
-                opts=self.child(),
-            )
 
         self.arn = self.load_balancer.arn
         self.arn_suffix = self.load_balancer.arn_suffix

@@ -1,49 +1,40 @@
-"""A private, encrypted EKS cluster with managed node groups, core add-ons, access entries and a k8s provider."""
+"""A private, encrypted EKS Auto Mode cluster: node pools, add-ons, access entries and a kubernetes provider."""
 
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.eks_access import AccessGrant, add_access_grant
 from components.kms import KmsKey, KmsKeyArgs
+from components.node_pools import AutoModePool, NodePools, NodePoolsArgs
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-# Add-ons that must exist before nodes can become Ready (networking, service proxy, credentials agent).
-_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 _MANAGED = "arn:aws:iam::aws:policy/"
-
-
-class NodePool(BaseModel):
-    """One managed node group. Sizes are validated (`min <= desired <= max`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(..., description="Pool name (suffix of the node group name).")
-    pool: Literal["system", "application"] = Field(..., description="`system` pools are tainted CriticalAddonsOnly.")
-    instance_types: list[str] = Field(..., min_length=1, description="EC2 instance types.")
-    min_size: int = Field(..., ge=0)
-    desired_size: int = Field(..., ge=0)
-    max_size: int = Field(..., ge=1)
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND")
-    ami_type: str = Field("AL2023_x86_64_STANDARD", description="EKS AMI type.")
-    root_volume_gib: int = Field(100, ge=20, description="Encrypted gp3 root volume size.")
-
-    @model_validator(mode="after")
-    def _sizes(self) -> NodePool:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(f"node pool {self.name}: need min <= desired <= max")
-        return self
+_ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
+# EKS Auto Mode: the cluster role runs compute, block storage, load balancing and networking for the cluster
+# (EKS user guide, "Cluster IAM role" for Auto Mode); the node role only joins and pulls images.
+CLUSTER_POLICIES = (
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSComputePolicy",
+    "AmazonEKSBlockStoragePolicy",
+    "AmazonEKSLoadBalancingPolicy",
+    "AmazonEKSNetworkingPolicy",
+)
+NODE_POLICIES = ("AmazonEKSWorkerNodeMinimalPolicy", "AmazonEC2ContainerRegistryPullOnly")
+# Add-ons whose pods run on the system pool and therefore wait for the NodePools.
+CLOUDWATCH_ADDON = "amazon-cloudwatch-observability"
+CLOUDWATCH_SA = ("amazon-cloudwatch", "cloudwatch-agent")
 
 
 class EksClusterArgs(ComponentArgs):
-    """Args of `EksCluster`. Defaults: private endpoint only, all log types, secrets envelope-encrypted, API auth."""
+    """Args of `EksCluster`. Defaults: private endpoint only, all log types, secrets envelope-encrypted, API auth,
+    EKS Auto Mode with our own node pools (no built-in pools)."""
 
     cluster_name: str = Field(..., pattern=r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$", description="EKS cluster name.")
     version: str = Field(..., pattern=r"^1\.\d{2}$", description="Kubernetes version, e.g. 1.33.")
@@ -54,9 +45,8 @@ class EksClusterArgs(ComponentArgs):
         default_factory=list, description="Empty (default): no public endpoint. Never 0.0.0.0/0."
     )
     log_retention_days: int = Field(365, description="Control-plane log group retention.")
-    addon_versions: dict[str, str] = Field(..., description="EKS add-on name -> version.")
-    node_pools: list[NodePool] = Field(..., min_length=1, description="Managed node groups.")
-    metadata_hop_limit: Literal[1, 2] = Field(1, description="IMDSv2 hop limit (1 keeps pods off node creds).")
+    addon_versions: dict[str, str] = Field(..., description="EKS add-on name -> version (metrics-server, ...).")
+    node_pools: list[AutoModePool] = Field(..., min_length=2, description="Auto Mode node pools (system + app).")
     access_grants: list[AccessGrant] = Field(default_factory=list, description="Access entries + policies.")
     deletion_protection: bool = Field(True, description="EKS cluster deletion protection.")
 
@@ -64,6 +54,8 @@ class EksClusterArgs(ComponentArgs):
     def _no_open_endpoint(self) -> EksClusterArgs:
         if any(cidr.endswith("/0") for cidr in self.public_access_cidrs):
             raise ValueError("public_access_cidrs must not contain a /0 (the API would be open to the internet)")
+        if sorted(p.pool for p in self.node_pools) != ["application", "system"]:
+            raise ValueError("node_pools must be exactly one `system` and one `application` pool")
         return self
 
 
@@ -79,7 +71,7 @@ def _trust(service: str, tag_session: bool = False) -> str:
 
 class EksCluster(PlatformComponent):
     """Outputs: `cluster_name`, `endpoint`, `node_security_group_id`, `cluster_security_group_id`,
-    `node_group_names`, `node_groups` ({pool name: NodeGroup}), `provider` (kubernetes)."""
+    `node_pools` (NodePools: NodeClass + NodePool per pool), `addons`, `provider` (kubernetes)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:compute:EksCluster", name, opts)
@@ -107,7 +99,9 @@ class EksCluster(PlatformComponent):
             opts=self.child(),
         )
 
-        # Control-plane role: AmazonEKSClusterPolicy + use of the secrets CMK.
+        # Cluster role: the Auto Mode policies + use of the CMK (secrets envelope encryption and, through grants for
+        # AWS resources, the nodes' encrypted EBS volumes; EKS user guide "EBS encryption with a customer managed key
+        # for Auto Mode"). The key policy delegates to IAM (root statement), so the role policy is enough.
         self.cluster_role = aws.iam.Role(
             self.cname("cluster-role"),
             name=f"{cname}-cluster",
@@ -115,31 +109,42 @@ class EksCluster(PlatformComponent):
             tags=self.tagged(args.tags, f"{cname}-cluster"),
             opts=self.child(),
         )
-        cluster_attach = aws.iam.RolePolicyAttachment(
-            self.cname("cluster-policy"),
-            role=self.cluster_role.name,
-            policy_arn=_MANAGED + "AmazonEKSClusterPolicy",
+        cluster_attachments: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                self.cname("cluster-policy" if policy == "AmazonEKSClusterPolicy" else f"cluster-{policy.lower()}"),
+                role=self.cluster_role.name,
+                policy_arn=_MANAGED + policy,
+                opts=self.child(),
+            )
+            for policy in CLUSTER_POLICIES
+        ]
+        cluster_attachments.append(
+            aws.iam.RolePolicy(
+                self.cname("cluster-kms"),
+                role=self.cluster_role.id,
+                policy=self.key.arn.apply(lambda arn: json.dumps(_cluster_kms_policy(arn))),
+                opts=self.child(),
+            )
+        )
+
+        # Node role (Auto Mode nodes join with an EC2 access entry + AmazonEKSAutoNodePolicy); no SSM, no SSH:
+        # Auto Mode instances cannot be logged into at all.
+        self.node_role = aws.iam.Role(
+            self.cname("node-role"),
+            name=f"{cname}-node",
+            assume_role_policy=_trust("ec2.amazonaws.com"),
+            tags=self.tagged(args.tags, f"{cname}-node"),
             opts=self.child(),
         )
-        kms_policy = aws.iam.RolePolicy(
-            self.cname("cluster-kms"),
-            role=self.cluster_role.id,
-            policy=self.key.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                                "Resource": arn,
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=self.child(),
-        )
+        node_attachments = [
+            aws.iam.RolePolicyAttachment(
+                self.cname(f"node-{policy.lower()}"),
+                role=self.node_role.name,
+                policy_arn=_MANAGED + policy,
+                opts=self.child(),
+            )
+            for policy in NODE_POLICIES
+        ]
 
         # Our own control-plane SG (attached to the control-plane ENIs next to the EKS-created cluster SG) and node
         # SG, so that every rule is in code and under the mock runtime nothing depends on AWS-computed SG ids.
@@ -169,22 +174,29 @@ class EksCluster(PlatformComponent):
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # No implicit creator admin: the deploy role gets cluster admin through its own access entry
-                # (platform:deploy.deployRoleArn). With both, EKS already holds an entry for that principal and
-                # CreateAccessEntry fails with 409 ResourceInUseException (pulumi/pulumi-eks#2373,
-                # aws/eks-distro#2805); an explicit entry is also what auditors can read.
-                bootstrap_cluster_creator_admin_permissions=False,
+                # The deploying identity (CI role) needs admin to apply the Kubernetes resources of this stack.
+                bootstrap_cluster_creator_admin_permissions=True,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.key.arn),
                 resources=["secrets"],
             ),
             enabled_cluster_log_types=list(LOG_TYPES),
+            # EKS Auto Mode. The three capabilities must be enabled together (EKS API CreateCluster); no built-in
+            # node pools (our NodePools carry the node SG, the CMK and the limits), hence no nodeRoleArn here.
+            compute_config=aws.eks.ClusterComputeConfigArgs(enabled=True, node_pools=[]),
+            storage_config=aws.eks.ClusterStorageConfigArgs(
+                block_storage=aws.eks.ClusterStorageConfigBlockStorageArgs(enabled=True)
+            ),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                elastic_load_balancing=aws.eks.ClusterKubernetesNetworkConfigElasticLoadBalancingArgs(enabled=True)
+            ),
+            # Auto Mode requires it off: the networking components are part of the nodes, not self-managed.
             bootstrap_self_managed_addons=False,
             deletion_protection=args.deletion_protection,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             tags=self.tagged(args.tags, cname),
-            opts=self.child(depends_on=[self.log_group, cluster_attach, kms_policy]),
+            opts=self.child(depends_on=[self.log_group, *cluster_attachments]),
         )
         self.cluster_security_group_id = self.control_plane_security_group.id
 
@@ -253,55 +265,26 @@ class EksCluster(PlatformComponent):
             opts=self.child(),
         )
 
-        # Node role: join the cluster, pull images, run the VPC CNI; SSM instead of SSH.
-        self.node_role = aws.iam.Role(
-            self.cname("node-role"),
-            name=f"{cname}-node",
-            assume_role_policy=_trust("ec2.amazonaws.com"),
-            tags=self.tagged(args.tags, f"{cname}-node"),
+        # Nodes of our NodeClasses join through an EC2 access entry for the node role (EKS creates one only for the
+        # built-in pools' role, which we do not use).
+        node_entry = aws.eks.AccessEntry(
+            self.cname("access-nodes"),
+            region=region,
+            cluster_name=self.cluster.name,
+            principal_arn=self.node_role.arn,
+            type="EC2",
+            tags=self.tagged(args.tags, f"{cname}-nodes"),
+            opts=self.child(depends_on=node_attachments),
+        )
+        node_access = aws.eks.AccessPolicyAssociation(
+            self.cname("access-nodes-policy"),
+            region=region,
+            cluster_name=self.cluster.name,
+            principal_arn=node_entry.principal_arn,
+            policy_arn=_ACCESS_POLICY + "AmazonEKSAutoNodePolicy",
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             opts=self.child(),
         )
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(
-                self.cname(f"node-{policy.lower()}"),
-                role=self.node_role.name,
-                policy_arn=_MANAGED + policy,
-                opts=self.child(),
-            )
-            for policy in (
-                "AmazonEKSWorkerNodePolicy",
-                "AmazonEC2ContainerRegistryReadOnly",
-                "AmazonEKS_CNI_Policy",
-                "AmazonSSMManagedInstanceCore",
-            )
-        ]
-
-        addons_before = [self._addon(args, addon) for addon in _BEFORE_NODES if addon in args.addon_versions]
-
-        self.node_groups: dict[str, aws.eks.NodeGroup] = {}
-        for pool in args.node_pools:
-            self.node_groups[pool.name] = self._node_group(args, pool, node_attachments, addons_before)
-        self.node_group_names = pulumi.Output.all(*[ng.node_group_name for ng in self.node_groups.values()])
-
-        # EBS CSI controller credentials through EKS Pod Identity.
-        self.ebs_csi_role = aws.iam.Role(
-            self.cname("ebs-csi-role"),
-            name=f"{cname}-ebs-csi",
-            assume_role_policy=_trust("pods.eks.amazonaws.com", tag_session=True),
-            tags=self.tagged(args.tags, f"{cname}-ebs-csi"),
-            opts=self.child(),
-        )
-        aws.iam.RolePolicyAttachment(
-            self.cname("ebs-csi-policy"),
-            role=self.ebs_csi_role.name,
-            policy_arn=_MANAGED + "service-role/AmazonEBSCSIDriverPolicy",
-            opts=self.child(),
-        )
-        nodes = list(self.node_groups.values())
-        self.addons = {addon.addon_name: addon for addon in addons_before}
-        for addon in args.addon_versions:
-            if addon not in _BEFORE_NODES:
-                self.addons[addon] = self._addon(args, addon, depends_on=nodes)
 
         # Access entries (components/eks_access.py); the k8s provider waits for the deploying identity's own.
         deploy_access = []
@@ -318,8 +301,27 @@ class EksCluster(PlatformComponent):
             ).apply(lambda parts: _kubeconfig(parts[0], parts[1], parts[2], region)),
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=self.child(depends_on=[*nodes, *deploy_access]),
+            opts=self.child(depends_on=[self.cluster, *deploy_access]),
         )
+        self.node_pools = NodePools(
+            self.cname("pools"),
+            NodePoolsArgs(
+                region=region,
+                name_prefix=args.name_prefix,
+                tags=args.tags,
+                pools=list(args.node_pools),
+                node_role_name=self.node_role.name,
+                subnet_ids=args.subnet_ids,
+                security_group_id=self.node_security_group.id,
+                kms_key_arn=self.key.arn,
+            ),
+            provider=self.provider,
+            opts=self.child(depends_on=[node_access]),
+        )
+        # Add-ons with pods wait for the NodePools (nothing can schedule before).
+        self.addons = {
+            addon: self._addon(args, addon, depends_on=[self.node_pools]) for addon in sorted(args.addon_versions)
+        }
 
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
@@ -330,21 +332,33 @@ class EksCluster(PlatformComponent):
                 "endpoint": self.endpoint,
                 "nodeSecurityGroupId": self.node_security_group_id,
                 "clusterSecurityGroupId": self.cluster_security_group_id,
-                "nodeGroupNames": self.node_group_names,
+                "nodePoolNames": self.node_pools.names,
             }
         )
 
-    def _addon(
-        self, args: EksClusterArgs, addon: str, depends_on: list[pulumi.Resource] | None = None
-    ) -> aws.eks.Addon:
+    def _addon(self, args: EksClusterArgs, addon: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
         extra: dict = {}
-        if addon == "vpc-cni":
-            # Enforce Kubernetes NetworkPolicies with the VPC CNI's network policy agent.
-            extra["configuration_values"] = json.dumps({"enableNetworkPolicy": "true"})
-        if addon == "aws-ebs-csi-driver":
+        if addon == "metrics-server":
+            # The HPAs' resource metrics: 2 replicas on different system nodes, a PDB, tolerating the system pool's
+            # taint (values of the upstream chart, which the community add-on packages).
+            extra["configuration_values"] = json.dumps(METRICS_SERVER_VALUES)
+        if addon == CLOUDWATCH_ADDON:
+            self.cloudwatch_role = aws.iam.Role(
+                self.cname("cloudwatch-role"),
+                name=f"{args.cluster_name}-cloudwatch"[:64],
+                assume_role_policy=_trust("pods.eks.amazonaws.com", tag_session=True),
+                tags=self.tagged(args.tags, f"{args.cluster_name}-cloudwatch"),
+                opts=self.child(),
+            )
+            aws.iam.RolePolicyAttachment(
+                self.cname("cloudwatch-policy"),
+                role=self.cloudwatch_role.name,
+                policy_arn=_MANAGED + "CloudWatchAgentServerPolicy",
+                opts=self.child(),
+            )
             extra["pod_identity_associations"] = [
                 aws.eks.AddonPodIdentityAssociationArgs(
-                    role_arn=self.ebs_csi_role.arn, service_account="ebs-csi-controller-sa"
+                    role_arn=self.cloudwatch_role.arn, service_account=CLOUDWATCH_SA[1]
                 )
             ]
         return aws.eks.Addon(
@@ -356,77 +370,42 @@ class EksCluster(PlatformComponent):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="PRESERVE",
             tags=self.tagged(args.tags, f"{args.cluster_name}-{addon}"),
-            opts=self.child(depends_on=depends_on or []),
+            opts=self.child(depends_on=depends_on),
             **extra,
         )
 
-    def _node_group(
-        self,
-        args: EksClusterArgs,
-        pool: NodePool,
-        attachments: list[pulumi.Resource],
-        addons: list[pulumi.Resource],
-    ) -> aws.eks.NodeGroup:
-        ng_name = f"{args.cluster_name}-{pool.name}"
-        template = aws.ec2.LaunchTemplate(
-            self.cname(f"lt-{pool.name}"),
-            region=args.region,
-            name=ng_name,
-            description=f"Nodes of {ng_name}: IMDSv2 only, encrypted root volume, no SSH key",
-            update_default_version=True,
-            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=args.metadata_hop_limit,
-                instance_metadata_tags="disabled",
-            ),
-            block_device_mappings=[
-                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name="/dev/xvda",
-                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                        encrypted="true",
-                        volume_size=pool.root_volume_gib,
-                        volume_type="gp3",
-                        delete_on_termination="true",
-                    ),
-                )
-            ],
-            # Only the node SG (its rules admit the control plane); EKS adds no SG when the template lists one.
-            vpc_security_group_ids=[self.node_security_group.id],
-            tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=self.tagged(args.tags, ng_name))
-                for kind in ("instance", "volume", "network-interface")
-            ],
-            tags=self.tagged(args.tags, ng_name),
-            opts=self.child(),
-        )
-        taints = []
-        if pool.pool == "system":
-            taints = [aws.eks.NodeGroupTaintArgs(key="CriticalAddonsOnly", value="true", effect="NO_SCHEDULE")]
-        return aws.eks.NodeGroup(
-            self.cname(f"ng-{pool.name}"),
-            region=args.region,
-            cluster_name=self.cluster.name,
-            node_group_name=ng_name,
-            node_role_arn=self.node_role.arn,
-            subnet_ids=args.subnet_ids,
-            version=self.cluster.version,
-            ami_type=pool.ami_type,
-            capacity_type=pool.capacity_type,
-            instance_types=list(pool.instance_types),
-            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.min_size, desired_size=pool.desired_size, max_size=pool.max_size
-            ),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)
-            ),
-            labels={"platform/pool": pool.pool, "platform/node-group": pool.name},
-            taints=taints,
-            tags=self.tagged(args.tags, ng_name),
-            # The cluster autoscaler owns desired size after creation.
-            opts=self.child(depends_on=[*attachments, *addons], ignore_changes=["scalingConfig.desiredSize"]),
-        )
+
+METRICS_SERVER_VALUES = {
+    "replicas": 2,
+    "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+    "nodeSelector": {"platform/pool": "system"},
+    "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists", "effect": "NoSchedule"}],
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "metrics-server"}},
+        }
+    ],
+}
+
+
+def _cluster_kms_policy(key_arn: str) -> dict:
+    use = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": use, "Resource": key_arn},
+            {
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ],
+    }
+
 
 def _kubeconfig(endpoint: str, ca_data: str, cluster_name: str, region: str) -> str:
     """A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, no static credentials)."""

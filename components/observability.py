@@ -83,6 +83,13 @@ class ObservabilityArgs(ComponentArgs):
     route53_alarm: bool = Field(
         True, description="Alarm on the health check (in us-east-1, with a us-east-1 topic outside us-east-1)."
     )
+    eks_cluster_name: Input = Field(None, description="This region's EKS cluster (none: no EKS alarms).")
+    eks_services: list[tuple[str, int]] = Field(
+        default_factory=list, description="(namespace, HPA maxReplicas) of each service (HPA-at-max alarms)."
+    )
+    eks_node_pool_limit_metric: tuple[str, str] | None = Field(
+        None, description="(namespace, name) of the NodePool-limit-reached count (Auto Mode compute logs)."
+    )
     backup_alarms: bool = Field(True, description="Alarm on failed AWS Backup backup and copy jobs.")
     backup_vault_name: Input = Field(None, description="Limit the backup alarms to this vault (default: all).")
     dashboard: bool = Field(True, description="Build the operational-health dashboard.")
@@ -231,6 +238,8 @@ class Observability(PlatformComponent):
                 error_rate_percent=th.alb_error_rate_percent,
                 p95_latency_ms=th.alb_p95_latency_ms,
             )
+        if args.eks_cluster_name is not None:
+            specs += alarms.eks_alarms(args.eks_cluster_name, args.eks_services, args.eks_node_pool_limit_metric)
         if args.health_check_id is not None and args.route53_alarm:
             specs.append(alarms.route53_alarm(args.health_check_id, args.region, ROUTE53_METRICS_REGION))
         if args.backup_alarms:

@@ -22,6 +22,9 @@ _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # EKS Pod Identity agent (link-local) that hands out the service account's role credentials.
 POD_IDENTITY_AGENT = "169.254.170.23/32"
 UID = 10001
+READINESS_GATE_LABEL = "eks.amazonaws.com/pod-readiness-gate-inject"
+TGB_API = "eks.amazonaws.com/v1"  # Auto Mode's TargetGroupBinding (upstream controller: elbv2.k8s.aws/v1beta1)
+
 # Trust policy of a role that EKS Pod Identity hands to a service account.
 POD_IDENTITY_TRUST = json.dumps(
     {
@@ -72,13 +75,20 @@ class WorkloadArgs(ComponentArgs):
     health_path: str = Field("/healthz", description="Liveness and startup probe path.")
     readiness_path: str = Field("/ready", description="Readiness probe path.")
     pdb_max_unavailable: str = Field("10%", description="PodDisruptionBudget maxUnavailable (count or percent).")
-    node_port: int | None = Field(None, ge=30000, le=32767, description="Expose as NodePort (ALB target).")
+    target_group_arn: Input | None = Field(
+        None, description="Bind the Service's pods to this IP target group (EKS Auto Mode TargetGroupBinding)."
+    )
+    pre_stop_seconds: int = Field(
+        0, ge=0, le=600, description="preStop sleep: keep serving while the load balancer drains the pod."
+    )
+    shutdown_seconds: int = Field(30, ge=1, le=600, description="Time the app gets after SIGTERM.")
     node_selector: dict[str, str] = Field(
         default_factory=lambda: {"platform/pool": "application"}, description="Nodes the pods run on."
     )
     ingress_namespaces: list[str] = Field(default_factory=list, description="Namespaces allowed to call the service.")
     ingress_cidrs: list[str] = Field(
-        default_factory=list, description="CIDRs allowed to reach the port (e.g. the VPC for ALB NodePort traffic)."
+        default_factory=list,
+        description="CIDRs allowed to reach the port (e.g. the VPC for the ALB's IP-target traffic).",
     )
     egress_services: list[tuple[str, int]] = Field(
         default_factory=list, description="(namespace, port) of services this one calls."
@@ -166,6 +176,9 @@ class Workload(PlatformComponent):
                     **labels,
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/warn": "restricted",
+                    # Auto Mode's load balancer webhook then adds a target-health readiness gate to new pods, so a
+                    # rollout waits until the ALB reports each new pod healthy.
+                    **({READINESS_GATE_LABEL: "enabled"} if args.target_group_arn is not None else {}),
                 },
             ),
             opts=k8s_opts(),
@@ -259,6 +272,14 @@ class Workload(PlatformComponent):
                 seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
             ),
             volume_mounts=mounts,
+            # Deregistration starts when the pod terminates; it must keep serving until the ALB stopped sending.
+            lifecycle=k8s.core.v1.LifecycleArgs(
+                pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                    sleep=k8s.core.v1.SleepActionArgs(seconds=args.pre_stop_seconds)
+                )
+            )
+            if args.pre_stop_seconds
+            else None,
         )
         spread = [
             k8s.core.v1.TopologySpreadConstraintArgs(
@@ -291,7 +312,7 @@ class Workload(PlatformComponent):
                         service_account_name=self.service_account.metadata.name,
                         automount_service_account_token=False,
                         enable_service_links=False,
-                        termination_grace_period_seconds=30,
+                        termination_grace_period_seconds=args.pre_stop_seconds + args.shutdown_seconds,
                         node_selector=dict(args.node_selector),
                         security_context=k8s.core.v1.PodSecurityContextArgs(
                             run_as_non_root=True,
@@ -309,20 +330,28 @@ class Workload(PlatformComponent):
             # The HPA owns the replica count after creation.
             opts=k8s_opts(ignore_changes=["spec.replicas"]),
         )
-        service_port = k8s.core.v1.ServicePortArgs(
-            name="http", port=80, target_port="http", protocol="TCP", node_port=args.node_port
-        )
+        service_port = k8s.core.v1.ServicePortArgs(name="http", port=80, target_port="http", protocol="TCP")
         self.service = k8s.core.v1.Service(
             self.cname("service"),
             metadata=meta(svc),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="NodePort" if args.node_port else "ClusterIP",
-                selector=selector,
-                ports=[service_port],
-                external_traffic_policy="Cluster" if args.node_port else None,
-            ),
+            spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector=selector, ports=[service_port]),
             opts=k8s_opts(),
         )
+        if args.target_group_arn is not None:
+            # Auto Mode's load balancer controller registers the Service's ready pod IPs in the (Pulumi-managed)
+            # target group and deregisters terminating ones. No `networking` block: the SG rules are in Pulumi.
+            k8s.apiextensions.CustomResource(
+                self.cname("tgb"),
+                api_version=TGB_API,
+                kind="TargetGroupBinding",
+                metadata=meta(svc),
+                spec={
+                    "serviceRef": {"name": svc, "port": 80},
+                    "targetGroupARN": args.target_group_arn,
+                    "targetType": "ip",
+                },
+                opts=k8s_opts(depends_on=[self.service]),
+            )
         metric_target = k8s.autoscaling.v2.MetricTargetArgs(
             type="Utilization", average_utilization=args.target_utilization
         )

@@ -34,8 +34,11 @@ def _check(args: argparse.Namespace) -> int:
 
     fleet = load_fleet(args.root)
     console = make_console()
+    from infra.capacity import capacity_line, stack_capacity
+
     for name, cfg in sorted(fleet.stacks.items()):
         console.print(f"[green]ok[/] Pulumi.{name}.yaml: {cfg.role} in {cfg.region}, partner {cfg.partner_stack}")
+        console.print("   " + capacity_line(stack_capacity(cfg, standby=cfg.region != fleet.active_region)))
     console.print(f"{len(fleet.stacks)} stack files valid; primary {fleet.primary}, writer {fleet.active_region}.")
     return 0
 

@@ -9,10 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.alb import RegionalAlb, RegionalAlbArgs
-from components.eks import EksCluster, EksClusterArgs, NodePool
+from components.eks import EksCluster, EksClusterArgs
 from components.eks_access import AccessGrant
+from components.eks_logs import AutoModeComputeLogs, AutoModeComputeLogsArgs
+from components.node_pools import AutoModePool
 from components.origin_lock import OriginLockArgs
 from components.team_rbac import GROUP as EDIT_GROUP
+from infra.capacity import stack_capacity
 from infra.config.compute import ComputeConfig
 from stacks.context import RegionContext
 from stacks.deploy import ci_access_grants
@@ -37,7 +40,7 @@ class Compute:
     cluster: EksCluster
     cluster_name: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
-    node_group_names: pulumi.Output[list[str]]
+    node_pool_names: list[str]
     k8s_provider: k8s.Provider
     alb_arn: pulumi.Output[str] | None = None
     alb_arn_suffix: pulumi.Output[str] | None = None
@@ -46,6 +49,7 @@ class Compute:
     target_group_arn: pulumi.Output[str] | None = None
     target_group_arn_suffix: pulumi.Output[str] | None = None
     alb: Any = None
+    node_pool_limit_metric: tuple[str, str] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,8 +91,7 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any, origin: OriginLock
             public_access_cidrs=list(cfg.public_access_cidrs),
             log_retention_days=cfg.log_retention_days,
             addon_versions=dict(cfg.addon_versions),
-            node_pools=[NodePool(**group.model_dump()) for group in cfg.node_groups],
-            metadata_hop_limit=cfg.metadata_hop_limit,
+            node_pools=[AutoModePool(**pool.model_dump()) for pool in cfg.node_pools],
             access_grants=[*access_grants(cfg, namespaces), *ci_access_grants(ctx.cfg.deploy)],
         ),
         opts=ctx.opts(),
@@ -97,24 +100,35 @@ def build_compute(ctx: RegionContext, network: Any, dns: Any, origin: OriginLock
         cluster=cluster,
         cluster_name=cluster.cluster_name,
         node_security_group_id=cluster.node_security_group_id,
-        node_group_names=cluster.node_group_names,
+        node_pool_names=cluster.node_pools.names,
         k8s_provider=cluster.provider,
     )
+    # Auto Mode's compute logs -> the "NodePool limits reached" metric the observability tier alarms on.
+    compute_logs = AutoModeComputeLogs(
+        "eks-compute-logs",
+        AutoModeComputeLogsArgs(
+            region=ctx.region,
+            name_prefix=ctx.base,
+            tags=ctx.tags,
+            account_id=ctx.account_id,
+            cluster_name=f"{ctx.base}-eks",
+            cluster_arn=cluster.cluster.arn,
+            kms_key_arn=cluster.key.arn,
+            retention_days=cfg.log_retention_days,
+        ),
+        opts=ctx.opts(),
+    )
+    compute.node_pool_limit_metric = compute_logs.metric
     certificate_arn = getattr(dns, "alb_certificate_arn", None) if dns is not None else None
     if certificate_arn is not None:
         _build_alb(ctx, cfg, network, cluster, certificate_arn, compute, origin)
     pulumi.export("eksClusterName", compute.cluster_name)
-    pulumi.export("eksNodeGroupNames", compute.node_group_names)
+    pulumi.export("eksClusterArn", cluster.cluster.arn)
+    pulumi.export("eksNodePoolNames", compute.node_pool_names)
     pulumi.export("eksNodeSecurityGroupId", compute.node_security_group_id)
+    # The capacity model's figures for this stack in its current role (docs/compute.md, "Capacity model").
+    pulumi.export("computeCapacity", stack_capacity(ctx.cfg, standby=not ctx.is_writer).as_dict())
     return compute
-
-
-def _asg_name(resources: Any) -> str:
-    """The Auto Scaling group of a managed node group (`resources[0].autoscaling_groups[0].name`)."""
-    first = resources[0]
-    groups = first["autoscaling_groups"] if isinstance(first, dict) else first.autoscaling_groups
-    group = groups[0]
-    return group["name"] if isinstance(group, dict) else group.name
 
 
 def _build_alb(
@@ -126,9 +140,9 @@ def _build_alb(
     compute: Compute,
     origin: OriginLock | None,
 ) -> None:
-    """The regional entry point: ALB -> NodePort of the API service on the application node groups."""
+    """The regional entry point: ALB -> the API pods' IPs (registered by Auto Mode through a TargetGroupBinding)."""
     alb_cfg = cfg.alb
-    app_groups = [cluster.node_groups[group.name] for group in cfg.node_groups_of("application")]
+    api = next(svc for svc in ctx.cfg.workloads.services if svc.public)
     alb = RegionalAlb(
         "alb",
         RegionalAlbArgs(
@@ -140,8 +154,8 @@ def _build_alb(
             subnet_ids=network.public_subnet_ids,
             certificate_arn=certificate_arn,
             target_security_group_id=cluster.node_security_group_id,
-            target_port=alb_cfg.node_port,
-            target_autoscaling_group_names=[group.resources.apply(_asg_name) for group in app_groups],
+            target_port=api.port,
+            deregistration_delay_seconds=alb_cfg.deregistration_delay_seconds,
             health_check_path=alb_cfg.health_check_path,
             ssl_policy=alb_cfg.ssl_policy,
             ingress_cidrs=list(alb_cfg.ingress_cidrs),

@@ -60,6 +60,9 @@ def build_observability(ctx: RegionContext, compute: Any, data: Any, traffic: An
             # Route 53 metrics live in us-east-1 only: by default only a us-east-1 stack alarms on them.
             route53_alarm=cfg.route53_health_alarm == "always"
             or (cfg.route53_health_alarm == "auto" and ctx.region == ROUTE53_METRICS_REGION),
+            eks_cluster_name=getattr(compute, "cluster_name", None),
+            eks_services=[(svc.ns, svc.max_replicas) for svc in ctx.cfg.workloads.services] if compute else [],
+            eks_node_pool_limit_metric=getattr(compute, "node_pool_limit_metric", None),
             backup_alarms=cfg.backup_alarms,
             dashboard=cfg.dashboard,
         ),

@@ -23,6 +23,7 @@ from stacks.context import RegionContext
 from stacks.data import Data
 
 AURORA_PORT = 5432
+PRE_STOP_MARGIN_SECONDS = 10
 REDIS_PORT = 6379
 
 
@@ -92,7 +93,13 @@ def data_access_policy(ctx: RegionContext, svc: ServiceConfig, data: Data) -> pu
 
 
 def workload_args(
-    ctx: RegionContext, cfg: WorkloadsConfig, svc: ServiceConfig, standby: bool, cluster_name: Any, data: Data
+    ctx: RegionContext,
+    cfg: WorkloadsConfig,
+    svc: ServiceConfig,
+    standby: bool,
+    cluster_name: Any,
+    data: Data,
+    target_group_arn: Any = None,
 ) -> WorkloadArgs:
     """The `Workload` inputs of one service for this stack (pure: the tests call it directly)."""
     vpc_cidr = ctx.cfg.network.cidr
@@ -124,9 +131,14 @@ def workload_args(
         health_path=svc.health_path,
         readiness_path=svc.readiness_path,
         pdb_max_unavailable=svc.pdb_max_unavailable,
-        node_port=ctx.cfg.compute.alb.node_port if svc.public else None,
+        target_group_arn=target_group_arn if svc.public else None,
+        # The ALB drains a deregistered pod for deregistrationDelaySeconds; the pod keeps serving a little longer
+        # (controller reaction + ALB propagation) before it gets SIGTERM.
+        pre_stop_seconds=ctx.cfg.compute.alb.deregistration_delay_seconds + PRE_STOP_MARGIN_SECONDS
+        if svc.public
+        else 0,
         ingress_namespaces=sorted({by_name[name].ns for name in svc.allowed_from}),
-        # NodePort traffic from the ALB arrives from VPC addresses (ALB nodes, kube-proxy SNAT on the nodes).
+        # ALB IP-target traffic arrives from the ALB nodes' addresses in the VPC's public subnets.
         ingress_cidrs=[vpc_cidr] if svc.public else [],
         egress_services=sorted({(other.ns, other.port) for other in cfg.services if svc.name in other.allowed_from}),
         # Aurora, Redis and the VPC interface endpoints (STS, ECR, CloudWatch Logs) all live inside the VPC.
@@ -145,7 +157,7 @@ def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
     for svc in cfg.services:
         result.services[svc.name] = Workload(
             svc.name,
-            workload_args(ctx, cfg, svc, standby, compute.cluster_name, data),
+            workload_args(ctx, cfg, svc, standby, compute.cluster_name, data, compute.target_group_arn),
             provider=compute.k8s_provider,
             opts=ctx.opts(),
         )
@@ -163,6 +175,25 @@ def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
             provider=compute.k8s_provider,
             opts=ctx.opts(depends_on=[w.namespace for w in result.services.values()]),
         )
+    # What the DR pre-warm scales in this cluster (ARC Region switch's EKS step takes the same list): every
+    # service's Deployment and HPA, the writer's HPA floor (the knob-driven value the next deploy keeps) and the
+    # pod size (checked against the NodePool limits).
+    pulumi.export(
+        "eksWorkloads",
+        [
+            {
+                "service": svc.name,
+                "namespace": svc.ns,
+                "deployment": svc.name,
+                "hpa": svc.name,
+                "writerMinReplicas": svc.min_replicas,
+                "maxReplicas": svc.max_replicas,
+                "cpu": svc.cpu,
+                "memoryGib": svc.memory_gib,
+            }
+            for svc in cfg.services
+        ],
+    )
     return result
 
 

@@ -84,7 +84,9 @@ def test_deploy_model_of_a_real_plan_is_at_least_its_floor(primary_plan):
     model = bench.deploy_model(primary_plan.to_dict())
     assert model["criticalPathSeconds"] >= model["floorSeconds"] > 0
     assert model["serialSumSeconds"] >= model["criticalPathSeconds"]
-    assert any(step["type"] == "aws:eks/cluster:Cluster" for step in model["criticalPath"])
+    # the critical path runs through one of the slow resources of the chains AWS imposes (EKS, Aurora, Redis, ...)
+    slow = {t for chain in bench.UNAVOIDABLE_CHAINS.values() for t in chain if bench.duration(t) >= 300}
+    assert any(step["type"] in slow for step in model["criticalPath"])
 
 
 def test_generated_fleets_pass_validation(tmp_path: Path):

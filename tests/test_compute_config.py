@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from infra.capacity import (
+    InstanceShape,
+    allocatable,
+    instance_shape,
+    kube_reserved_cpu,
+    nodes_within_limits,
+    pack,
+    stack_capacity,
+)
 from infra.config.fleet import load_fleet
 from infra.plan.runner import REPO_ROOT
 from tests.config_cases import PRIMARY, SECONDARY, assert_config_issue
@@ -43,12 +54,20 @@ def _drop_analytics(node: dict[str, Any]) -> None:
 
 
 BAD = [
-    ("us-east-1", _set("compute", "nodeGroups.1.minSize", 70), PRIMARY, "platform:compute.nodeGroups[1]",
-     "minSize <= desiredSize <= maxSize"),
-    ("us-east-1", _set("compute", "nodeGroups.0.instanceTypes", ["m6i-large"]), PRIMARY,
-     "platform:compute.nodeGroups[0].instanceTypes", "not an EC2 instance type"),
-    ("us-east-1", _set("compute", "nodeGroups.0.capacityType", "RESERVED"), PRIMARY,
-     "platform:compute.nodeGroups[0].capacityType", "ON_DEMAND"),
+    ("us-east-1", _set("compute", "nodePools.1.cpuLimit", 8), PRIMARY, "platform:compute.nodePools[1]",
+     "cannot hold one m6i.4xlarge"),
+    ("us-east-1", _set("compute", "nodePools.0.instanceTypes", ["m6i-large"]), PRIMARY,
+     "platform:compute.nodePools[0].instanceTypes", "not an EC2 instance type"),
+    ("us-east-1", _set("compute", "nodePools.1.instanceTypes", ["m6i.4xlarge", "m6i.8xlarge"]), PRIMARY,
+     "platform:compute.nodePools[1].instanceTypes", "differ in vCPU/memory"),
+    ("us-east-1", _set("compute", "nodePools.1.instanceTypes", ["g5.4xlarge"]), PRIMARY,
+     "platform:compute.nodePools[1].instanceTypes", "capacity model knows c/m/r"),
+    ("us-east-1", _set("compute", "nodePools.0.capacityTypes", ["reserved"]), PRIMARY,
+     "platform:compute.nodePools[0].capacityTypes[0]", "'on-demand' or 'spot'"),
+    ("us-east-1", _set("compute", "nodePools.1.expireAfterHours", 720), PRIMARY,
+     "platform:compute.nodePools[1].expireAfterHours", "less than or equal to 504"),
+    ("us-east-1", _set("compute", "nodePools.0.cpuLimit", 2), PRIMARY, "platform:compute",
+     "fewer than 2 nodes"),
     ("us-east-1", _set("compute", "publicAccessCidrs", ["0.0.0.0/0"]), PRIMARY, "platform:compute.publicAccessCidrs",
      "whole internet"),
     ("eu-west-1", _set("compute", "publicAccessCidrs", ["198.51.100.7/24"]), SECONDARY,
@@ -57,13 +76,15 @@ BAD = [
      "not a supported EKS version"),
     ("us-east-1", _set("compute", "logRetentionDays", 42), PRIMARY, "platform:compute.logRetentionDays",
      "CloudWatch Logs retention"),
-    ("us-east-1", _set("compute", "addonVersions.coredns", "latest"), PRIMARY, "platform:compute.addonVersions",
-     "eksbuild"),
-    ("us-east-1", _set("compute", "addonVersions.kube-proxy", "v1.31.2-eksbuild.3"), PRIMARY, "platform:compute",
-     "does not match kubernetesVersion"),
-    ("us-east-1", _set("compute", "nodeGroups.0.pool", "application"), PRIMARY, "platform:compute",
+    ("us-east-1", _set("compute", "addonVersions.metrics-server", "latest"), PRIMARY,
+     "platform:compute.addonVersions", "eksbuild"),
+    ("us-east-1", _set("compute", "addonVersions.vpc-cni", "v1.19.5-eksbuild.3"), PRIMARY,
+     "platform:compute.addonVersions", "unknown ['vpc-cni']"),
+    ("us-east-1", _set("compute", "nodePools.0.pool", "application"), PRIMARY, "platform:compute",
      "`system`"),
-    ("us-east-1", _set("compute", "metadataHopLimit", 3), PRIMARY, "platform:compute.metadataHopLimit", "1 or 2"),
+    # Auto Mode enforces IMDSv2 with hop limit 1; the old knob is gone, not silently ignored
+    ("us-east-1", _set("compute", "metadataHopLimit", 1), PRIMARY, "platform:compute.metadataHopLimit",
+     "is not a known setting"),
     ("us-east-1", _set("compute", "access.developer.principalArns", ["arn:aws:iam::1234:user/bob"]), PRIMARY,
      "platform:compute.access.developer.principalArns", "not an IAM role ARN"),
     ("us-east-1", _set("compute", "access.intern", {"principalArns": []}), PRIMARY,
@@ -106,8 +127,7 @@ def test_real_stack_files_carry_the_seed_numbers():
         assert (api.instances, api.cpu, api.memory_gib, api.min_replicas, api.max_replicas) == (20, 4, 8, 10, 100)
         assert services["audit-logging"].metric == "memory" and services["audit-logging"].target_utilization == 80
         assert cfg.compute.public_access_cidrs == []
-        assert cfg.compute.metadata_hop_limit == 1
-        assert {group.pool for group in cfg.compute.node_groups} == {"system", "application"}
+        assert {pool.pool for pool in cfg.compute.node_pools} == {"system", "application"}
 
 
 def test_defaults_equal_the_stack_files():
@@ -121,3 +141,60 @@ def test_defaults_equal_the_stack_files():
         (s.name, s.instances, s.min_replicas, s.max_replicas, s.metric) for s in primary.workloads.services
     ]
     assert ComputeConfig().addon_versions == primary.compute.addon_versions
+    assert ComputeConfig().node_pools == primary.compute.node_pools
+
+
+# --- Capacity model (infra check) --------------------------------------------------------------------------------
+
+
+def test_capacity_model_reservations_and_packing():
+    shape = instance_shape("m6i.4xlarge")
+    assert shape == InstanceShape(16, 64)
+    assert instance_shape("c7i.2xlarge") == InstanceShape(8, 16) and instance_shape("r6a.large") == InstanceShape(2, 16)
+    assert instance_shape("g5.4xlarge") is None
+    # EKS AMI reservations: 60+10+5+5 m for cores 1-4, 2.5 m for each of the other 12
+    assert kube_reserved_cpu(16) == pytest.approx(0.11)
+    node = allocatable(shape, 0.5, 0.75)
+    assert node.cpu == pytest.approx(15.39)
+    assert node.memory_gib == pytest.approx(64 * 0.925 - (255 + 11 * 110 + 100) / 1024 - 0.75, abs=1e-3)
+    # three 4-vCPU pods fill a 16-vCPU node's allocatable (15.39): a fourth needs a second node
+    assert pack([(4, 8)] * 3, node) == 1 and pack([(4, 8)] * 4, node) == 2
+    assert pack([(20, 8)], node) is None
+    assert nodes_within_limits(shape, 960, 3840) == 60 and nodes_within_limits(shape, 960, 960) == 15
+
+
+def test_real_stacks_hold_the_seed_maxima_and_print_their_capacity():
+    result = subprocess.run([sys.executable, "-m", "infra", "check"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for stack in ("us-east-1", "eu-west-1"):
+        cfg = load_fleet(REPO_ROOT).stacks[stack]
+        cap = stack_capacity(cfg, standby=stack != "us-east-1")
+        assert cap.fits and cap.needed_at_max_cpu == 700 and cap.needed_at_max_memory_gib == 1720
+        assert cap.nodes_needed <= cap.max_nodes
+    assert "warm standby): at min 38 vCPU" in result.stdout  # eu-west-1: half the seed minima
+    assert "writer): at min 70 vCPU on 5 nodes; at max 923.4 vCPU on 60 nodes" in result.stdout
+    assert "needed at maxReplicas 700 vCPU / 1720 GiB on 50 nodes" in result.stdout
+
+
+def test_check_refuses_a_secondary_that_cannot_hold_the_failover_load(write_stacks):
+    """eu-west-1 with half the CPU limit: fine as a warm standby, but after a failover it must run every service at
+    maxReplicas; `infra check` exits 2 naming the file, the keys and the numbers to fix."""
+    root = write_stacks({"eu-west-1": _set("compute", "nodePools.1.cpuLimit", 480)})
+    result = subprocess.run([sys.executable, "-m", "infra", "--root", str(root), "check"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        "Pulumi.eu-west-1.yaml: key 'platform:compute.nodePools[1].cpuLimit / "
+        "platform:compute.nodePools[1].memoryLimitGib / platform:workloads.services[*].maxReplicas'"
+    ) in result.stderr
+    assert "packs onto 50 x m6i.4xlarge" in result.stderr and "allow 30 nodes" in result.stderr
+    assert "after a failover this Region must carry the full load" in result.stderr
+    assert "Fix: raise cpuLimit to at least 800 and memoryLimitGib to at least 3200" in result.stderr
+    assert "Pulumi.us-east-1.yaml" not in result.stderr
+
+
+def test_check_refuses_pods_that_fit_no_node(write_stacks):
+    root = write_stacks({"us-east-1": _service(3, cpu=16)})
+    assert_config_issue(root, PRIMARY, "platform:compute.nodePools[1].instanceTypes", "does not fit on a m6i.4xlarge")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pulumi
 import pytest
@@ -15,6 +16,7 @@ from components.workload import Workload, WorkloadArgs, quantity_cpu, quantity_m
 from infra.config.compute import SUPPORTED_EKS_VERSIONS
 from infra.config.fleet import load_fleet
 from infra.plan.runner import REPO_ROOT
+from tests.crd_schemas import SCHEMAS as CRD_SCHEMAS
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -45,7 +47,8 @@ def _args(**overrides) -> WorkloadArgs:
         max_replicas=8,
         metric="memory",
         target_utilization=80,
-        node_port=30080,
+        target_group_arn="arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/t-api/0123456789abcdef",
+        pre_stop_seconds=40,
         ingress_namespaces=["web"],
         ingress_cidrs=["10.0.0.0/16"],
         egress_services=[("users", 8080)],
@@ -102,7 +105,20 @@ def test_hpa_pdb_service(workload_plan):
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}
     assert workload_plan.one(PDB).inputs["spec"]["maxUnavailable"] == "10%"
     svc = workload_plan.one("kubernetes:core/v1:Service").inputs["spec"]
-    assert svc["type"] == "NodePort" and svc["ports"][0]["nodePort"] == 30080
+    assert svc["type"] == "ClusterIP" and "nodePort" not in svc["ports"][0]
+
+
+def test_alb_binding_draining_and_readiness_gate(workload_plan):
+    """IP targets: the TargetGroupBinding registers the ready pods; a terminating pod keeps serving (preStop) for
+    longer than the ALB drains it, and new pods only count as ready once the ALB reports them healthy."""
+    binding = workload_plan.one("kubernetes:eks.amazonaws.com/v1:TargetGroupBinding").inputs
+    assert binding["spec"]["serviceRef"] == {"name": "api", "port": 80}
+    assert binding["spec"]["targetType"] == "ip" and ":targetgroup/t-api/" in binding["spec"]["targetGroupARN"]
+    pod = workload_plan.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    assert _container({"spec": {"template": {"spec": pod}}})["lifecycle"] == {"preStop": {"sleep": {"seconds": 40}}}
+    assert pod["terminationGracePeriodSeconds"] == 40 + 30
+    labels = workload_plan.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    assert labels["eks.amazonaws.com/pod-readiness-gate-inject"] == "enabled"
 
 
 def test_network_policies_default_deny_and_explicit_allows(workload_plan):
@@ -143,7 +159,7 @@ def test_identity_via_pod_identity(workload_plan):
 
 def test_every_kubernetes_resource_has_explicit_provider(workload_plan):
     k8s = [r for r in workload_plan.resources if r.custom and r.type.startswith("kubernetes:")]
-    assert len(k8s) == 10
+    assert len(k8s) == 11  # with the TargetGroupBinding
     assert all(r.provider and r.provider.endswith("pulumi:providers:kubernetes::k8s") for r in k8s)
 
 
@@ -204,16 +220,20 @@ def test_secondary_is_scaled_by_the_warm_standby_factor(secondary_plan):
 
 
 @pytest.mark.parametrize("stack", ["us-east-1", "eu-west-1"])
-def test_stack_pdbs_network_policies_and_api_nodeport(plans, stack):
+def test_stack_pdbs_network_policies_and_api_draining(plans, stack):
     plan = plans[stack]
     assert set(_by_service(plan, PDB)) == set(SEED)
     policies = [p for p in plan.of_type(NETPOL) if "DbBootstrap" not in p.urn]
     assert len(policies) == 2 * len(SEED)
     assert sum(1 for p in policies if p.inputs["spec"]["podSelector"] == {}) == len(SEED)
     services = _by_service(plan, "kubernetes:core/v1:Service")
-    fleet = load_fleet(REPO_ROOT)
-    assert services["claude-api"]["spec"]["ports"][0]["nodePort"] == fleet.stacks[stack].compute.alb.node_port
-    assert all(services[name]["spec"]["type"] == "ClusterIP" for name in SEED if name != "claude-api")
+    assert all(services[name]["spec"]["type"] == "ClusterIP" for name in SEED)
+    delay = load_fleet(REPO_ROOT).stacks[stack].compute.alb.deregistration_delay_seconds
+    tg = plan.one("aws:lb/targetGroup:TargetGroup").inputs
+    assert tg["deregistrationDelay"] == delay
+    api = _by_service(plan, DEPLOYMENT)["claude-api"]["spec"]["template"]["spec"]
+    sleep = api["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert sleep > delay and api["terminationGracePeriodSeconds"] > sleep
 
 
 def _manifest(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -231,14 +251,34 @@ def test_every_manifest_validates_against_the_configured_kubernetes_version(plan
     assert version in SUPPORTED_EKS_VERSIONS
     resources = [r for r in plans[stack].resources if r.custom and r.type.startswith("kubernetes:")]
     assert len(resources) >= 36
+    custom = [r for r in resources if r.type in CRD_SCHEMAS]
+    assert {r.type for r in custom} == set(CRD_SCHEMAS)  # NodeClass, NodePool, TargetGroupBinding
     for resource in resources:
         manifest = _manifest(resource.inputs)
         assert "[unknown]" not in str(manifest), resource.name
+        if resource.type in CRD_SCHEMAS:  # not in kubernetes-validate's bundle: our documented-field schemas
+            try:
+                jsonschema.validate(manifest, CRD_SCHEMAS[resource.type])
+            except jsonschema.ValidationError as exc:
+                pytest.fail(f"{stack} {resource.type} {resource.name}: {exc.message} at {list(exc.path)}")
+            continue
         try:
             checked = kubernetes_validate.validate(manifest, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{stack} {resource.type} {resource.name}: {exc.message} at {list(exc.path)}")
         assert checked == version
+
+
+def test_crd_schemas_catch_broken_custom_resources(primary_plan):
+    pool = copy.deepcopy(primary_plan.of_type("kubernetes:karpenter.sh/v1:NodePool")[0].inputs)
+    jsonschema.validate(pool, CRD_SCHEMAS["kubernetes:karpenter.sh/v1:NodePool"])
+    pool["spec"]["disruption"]["consolidationPolicy"] = "WhenUnderutilized"  # the v1beta1 name, gone in v1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(pool, CRD_SCHEMAS["kubernetes:karpenter.sh/v1:NodePool"])
+    node_class = copy.deepcopy(primary_plan.of_type("kubernetes:eks.amazonaws.com/v1:NodeClass")[0].inputs)
+    node_class["spec"]["amiFamily"] = "AL2023"  # a Karpenter EC2NodeClass field Auto Mode's NodeClass lacks
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(node_class, CRD_SCHEMAS["kubernetes:eks.amazonaws.com/v1:NodeClass"])
 
 
 def test_supported_versions_have_bundled_schemas():

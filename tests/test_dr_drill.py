@@ -17,17 +17,24 @@ import jsonschema
 import pytest
 import yaml
 
+from infra.config.fleet import load_fleet
+from infra.config.loader import read_stack_file
 from infra.dr.drill import FAIL_AFTER_ENV, Aws, DrillSettings, Refusal, Topology
 from infra.dr.emulator import CREDENTIALS, Emulator
 from infra.dr.emulator.seed import seed, snapshot
+from infra.dr.kube import kube_for
 from infra.dr.lock import FleetLock
 from infra.dr.reconcile import LocalKnob, replacements
 from infra.dr.runner import SCHEMA_PATH, check_request, run_drill
 from infra.dr.steps import LAG_METRIC
 from infra.plan.model import Plan
-from infra.plan.runner import REPO_ROOT
+from infra.plan.recorder import PlatformMocks, RecordingMonitor
+from infra.plan.runner import REPO_ROOT, synthesize
 
 PRIMARY, SECONDARY = "us-east-1", "eu-west-1"
+HPA_TYPE = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment"
+NODEPOOL_TYPE = "kubernetes:karpenter.sh/v1:NodePool"
 STEPS = (
     "precheck-aurora",
     "precheck-redis",
@@ -146,15 +153,18 @@ class Env:
         )
         return writer, redis, self.dns_region()
 
-    def desired(self, region: str) -> dict[str, int]:
-        out = self.outputs[region]
-        eks = self.emu.client("eks", region)
-        return {
-            n: eks.describe_nodegroup(clusterName=out["eksClusterName"], nodegroupName=n)["nodegroup"]["scalingConfig"][
-                "desiredSize"
-            ]
-            for n in out["eksNodeGroupNames"]
-        }
+    def workloads(self, region: str) -> dict[str, dict[str, int]]:
+        """HPA floor and Deployment replicas per service, read through the Kubernetes API (the drill's client)."""
+        api = kube_for(Aws(self.emu.endpoint, CREDENTIALS), region, self.outputs[region]["eksClusterName"])
+        found = {}
+        for w in self.outputs[region]["eksWorkloads"]:
+            deploy = api.deployment(w["namespace"], w["deployment"])
+            found[w["service"]] = {
+                "minReplicas": api.hpa(w["namespace"], w["hpa"])["spec"]["minReplicas"],
+                "replicas": deploy["spec"]["replicas"],
+                "readyReplicas": deploy["status"]["readyReplicas"],
+            }
+        return found
 
 
 def assert_on(env: Env, region: str) -> None:
@@ -165,16 +175,17 @@ def assert_on(env: Env, region: str) -> None:
 
 # ------------------------------------------------------------------------------------------------ happy paths
 def test_planned_switchover_moves_everything_and_prewarms(env):
-    source_capacity = env.desired(PRIMARY)
-    before = env.desired(SECONDARY)
-    assert before != source_capacity, "fixture: the warm standby must be smaller than the primary"
+    source = env.workloads(PRIMARY)
+    before = env.workloads(SECONDARY)
+    assert all(before[n]["minReplicas"] < source[n]["minReplicas"] for n in source), "fixture: warm standby"
     result = env.drill("planned")
     assert result.exit_code == 0, result.report["error"]
     assert_on(env, SECONDARY)
-    after = env.desired(SECONDARY)
-    for name, desired in after.items():
-        twin = name.replace(env.outputs[SECONDARY]["eksClusterName"], env.outputs[PRIMARY]["eksClusterName"])
-        assert desired >= source_capacity[twin]
+    after = env.workloads(SECONDARY)
+    for name, now in after.items():
+        # capacityPercent 100: as many ready pods as the source ran, and the writer's HPA floor (not below it later)
+        assert now["readyReplicas"] >= source[name]["replicas"]
+        assert now["minReplicas"] == source[name]["minReplicas"]
     report = result.report
     jsonschema.validate(report, SCHEMA)
     assert report["outcome"] == "passed"
@@ -508,10 +519,11 @@ def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_d
     assert report["rto"]["modeled"]["traffic"]["mechanism"] == "health-check"
     assert any("Route 53 records" in p for p in report["pending"])
     assert report["lock"]["heldIn"] == [SECONDARY] and PRIMARY in report["lock"]["unreachable"]
-    # the source's capacity was unreadable: every target group was pre-warmed to its max size
+    # the source's capacity was unreadable: every service was pre-warmed to the writer's floor (from the outputs)
     assert report["capacity"]["source"] is None
-    for name, cfg in report["capacity"]["before"].items():
-        assert report["capacity"]["after"][name]["desiredSize"] == cfg["maxSize"]
+    floors = {w["service"]: w["writerMinReplicas"] for w in env.outputs[SECONDARY]["eksWorkloads"]}
+    for name, after in report["capacity"]["after"].items():
+        assert after["minReplicas"] == floors[name] and after["readyReplicas"] >= floors[name]
     # the records still name us-east-1 PRIMARY: DNS moved by health checks alone
     assert env.primary_record() == PRIMARY
 
@@ -627,3 +639,54 @@ def test_routing_policy_without_state_to_shift_is_refused_before_anything(env, p
 def test_drill_toward_the_current_writer_is_refused_on_a_fresh_emulator(env):
     result = env.drill("planned", source=SECONDARY, target=PRIMARY)
     assert result.exit_code == 3 and "already the current writer" in result.report["error"]
+
+
+# ------------------------------------------------------------------------------------- capacity after a drill
+class _OptionsMonitor(RecordingMonitor):
+    """Also keeps each registration's ignoreChanges (what a `pulumi up` would leave alone)."""
+
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.ignored: dict[str, list[str]] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.ignored[response.urn] = list(request.ignoreChanges)
+        return response
+
+
+def _replan(root: Path) -> dict[str, tuple[Plan, dict[str, list[str]]]]:
+    fleet = load_fleet(root)
+    done: dict[str, tuple[Plan, dict[str, list[str]]]] = {}
+    for stack in sorted(fleet.stacks, key=lambda s: not fleet.stacks[s].is_primary):
+        cfg = fleet.stacks[stack]
+        refs = {} if cfg.is_primary else {cfg.partner_stack: done[cfg.partner_stack][0].outputs}
+        monitor = _OptionsMonitor(PlatformMocks(refs))
+        plan = synthesize(stack, read_stack_file(root / f"Pulumi.{stack}.yaml"), refs, monitor=monitor)
+        done[stack] = (plan, monitor.ignored)
+    return done
+
+
+def test_replanning_both_stacks_after_a_drill_keeps_the_target_capacity(env):
+    """The next `pulumi up` of either stack after a switchover must not take back the target's warm capacity:
+    its HPA floors are at least what the drill set (tied to the active-Region knob), the Deployments' replica
+    counts stay with the HPA/drill (ignoreChanges), and the NodePool limits still hold the warmed pods."""
+    result = env.drill("planned")
+    assert result.exit_code == 0, result.report["error"]
+    warmed = env.workloads(SECONDARY)
+    replanned = _replan(env.knob(SECONDARY).dir)
+    target, ignored = replanned[SECONDARY]
+    assert target.outputs["writerRegion"] == SECONDARY
+    hpas = {h.inputs["metadata"]["name"]: h.inputs["spec"] for h in target.of_type(HPA_TYPE)}
+    deployments = {d.inputs["metadata"]["name"]: d for d in target.of_type(DEPLOYMENT_TYPE)}
+    cpu = {w["service"]: w["cpu"] for w in env.outputs[SECONDARY]["eksWorkloads"]}
+    for name, now in warmed.items():
+        assert hpas[name]["minReplicas"] >= now["minReplicas"], f"a deploy would lower {name}'s floor"
+        assert hpas[name]["maxReplicas"] >= now["readyReplicas"]
+        assert "spec.replicas" in ignored[deployments[name].urn], f"a deploy would reset {name}'s replicas"
+    pool = next(p for p in target.of_type(NODEPOOL_TYPE) if p.inputs["metadata"]["name"] != "system")
+    assert float(pool.inputs["spec"]["limits"]["cpu"]) >= sum(cpu[n] * w["readyReplicas"] for n, w in warmed.items())
+    assert target.outputs["computeCapacity"]["standby"] is False
+    # the old primary now plans as the warm standby; nothing it deploys touches the target cluster
+    source, _ = replanned[PRIMARY]
+    assert source.outputs["computeCapacity"]["standby"] is True

@@ -328,6 +328,26 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict, str]] = {
         {"mapPublicIpOnLaunch": True},
         "mapPublicIpOnLaunch is true",
     ),
+    "eks-node-class-hardened": (
+        "kubernetes:eks.amazonaws.com/v1:NodeClass",
+        {
+            "spec": {
+                "role": "r",
+                "ephemeralStorage": {"size": "100Gi", "kmsKeyID": "arn:aws:kms:us-east-1:1:key/k"},
+                "securityGroupSelectorTerms": [{"id": "sg-1"}],
+                "subnetSelectorTerms": [{"id": "subnet-1"}],
+            }
+        },
+        {
+            "spec": {
+                "role": "r",
+                "ephemeralStorage": {"size": "100Gi", "kmsKeyID": "arn:aws:kms:us-east-1:1:key/k"},
+                "securityGroupSelectorTerms": [{"tags": {"Name": "eks-cluster-sg"}}],
+                "subnetSelectorTerms": [{"id": "subnet-1"}],
+            }
+        },
+        "spec.securityGroupSelectorTerms does not select by id",
+    ),
     "ec2-launch-template-hardened": (
         "aws:ec2/launchTemplate:LaunchTemplate",
         LAUNCH_TEMPLATE,

@@ -363,7 +363,7 @@ def test_a_stack_in_bootstrap_runs_github_hosted_and_only_its_targets(tmp_path: 
     assert [(e["stack"], e["bootstrap"]) for e in forced] == [("eu-west-1", True)]
     run = next(s["run"] for s in action()["runs"]["steps"] if "pulumi login" in s.get("run", ""))
     assert 'if [ "$BOOTSTRAP" = "true" ]; then' in run and 'args+=(--target "$urn")' in run
-    assert ".github/scripts/bootstrap_targets.py \"$STACK\"" in run
+    assert '.github/scripts/bootstrap_targets.py "$STACK"' in run
 
 
 # --- pull requests ------------------------------------------------------------------------------------------------

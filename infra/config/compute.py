@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.aws_values import ARM_AMI_TYPES, is_graviton
+from infra.capacity import InstanceShape, instance_shape
+from infra.config.aws_values import is_graviton
 from infra.config.base import ConfigModel
 from infra.config.network import LogRetentionDays
 
@@ -19,25 +20,24 @@ SUPPORTED_EKS_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
 # The five control-plane log types EKS can send to CloudWatch Logs.
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
-# Core add-ons every cluster gets (EKS add-on names).
-CORE_ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
+# EKS add-ons every cluster gets. Auto Mode runs the VPC CNI, kube-proxy, CoreDNS, the EBS CSI driver and the Pod
+# Identity agent on its nodes itself (docs/compute.md), so they are not add-ons any more; what remains is what the
+# HPAs (metrics-server, EKS community add-on) and Container Insights (amazon-cloudwatch-observability) need.
+CORE_ADDONS = ("metrics-server", "amazon-cloudwatch-observability")
 
-# Add-on builds for the default Kubernetes version (check `aws eks describe-addon-versions` when upgrading).
+# Add-on builds (check `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>` when upgrading).
 DEFAULT_ADDON_VERSIONS = {
-    "vpc-cni": "v1.19.5-eksbuild.3",
-    "coredns": "v1.12.1-eksbuild.2",
-    "kube-proxy": "v1.33.0-eksbuild.2",
-    "aws-ebs-csi-driver": "v1.45.0-eksbuild.2",
-    "eks-pod-identity-agent": "v1.3.7-eksbuild.2",
+    "metrics-server": "v0.8.0-eksbuild.2",
+    "amazon-cloudwatch-observability": "v4.5.0-eksbuild.1",
 }
 
-# Sized for seed 001's application layer: 140 vCPU / 344 GiB of requests at the seed instance counts,
-# 700 vCPU at every HPA maximum (16-vCPU nodes: ~12 at baseline, up to 60).
-DEFAULT_NODE_GROUPS = (
-    {"name": "system", "pool": "system", "instance_types": ["m6i.large", "m6a.large"],
-     "min_size": 3, "desired_size": 3, "max_size": 6},
+# Sized for seed 001's application layer (docs/compute.md, "Capacity model"): 700 vCPU / 1720 GiB of requests at
+# every HPA maximum need 48 16-vCPU nodes after reservations and packing; the limits allow 60.
+DEFAULT_NODE_POOLS = (
+    {"name": "system", "pool": "system", "instance_types": ["m6i.large", "m6a.large"], "cpu_limit": 16,
+     "memory_limit_gib": 64},
     {"name": "app", "pool": "application", "instance_types": ["m6i.4xlarge", "m6a.4xlarge", "m7i.4xlarge"],
-     "min_size": 9, "desired_size": 12, "max_size": 60},
+     "cpu_limit": 960, "memory_limit_gib": 3840},
 )  # fmt: skip
 
 # Seed 000's role hierarchy, most to least privileged.
@@ -50,52 +50,85 @@ _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
-class NodeGroupConfig(ConfigModel):
-    """One EKS managed node group (launch template with IMDSv2, encrypted root volume, no SSH)."""
+class NodePoolConfig(ConfigModel):
+    """One EKS Auto Mode node pool: a `karpenter.sh/v1` NodePool and its `eks.amazonaws.com/v1` NodeClass."""
 
     name: str = Field(..., pattern=r"^[a-z][a-z0-9-]{1,30}$", description="Pool name, e.g. `system`, `app`.")
     pool: Literal["system", "application"] = Field(
-        ..., description="`system` (tainted CriticalAddonsOnly, runs add-ons) or `application` (workloads, ALB)."
+        ..., description="`system` (tainted CriticalAddonsOnly, runs add-ons) or `application` (the services)."
     )
     instance_types: list[str] = Field(
-        ..., min_length=1, max_length=20, description="EC2 instance types, e.g. `m6i.4xlarge` (same vCPU/memory)."
+        ...,
+        min_length=1,
+        max_length=20,
+        description="EC2 instance types of one shape (same vCPU and memory), c/m/r families, e.g. `m6i.4xlarge`.",
     )
-    min_size: int = Field(..., ge=0, le=1000, description="Minimum nodes.")
-    desired_size: int = Field(..., ge=0, le=1000, description="Desired nodes at creation (autoscaler owns it after).")
-    max_size: int = Field(..., ge=1, le=1000, description="Maximum nodes.")
-    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="`ON_DEMAND` or `SPOT`.")
-    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64"] = Field(
-        "AL2023_x86_64_STANDARD", description="EKS-optimized AMI family."
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(
+        default_factory=lambda: ["on-demand"], min_length=1, description="`on-demand` and/or `spot`."
     )
-    root_volume_gib: int = Field(100, ge=20, le=16384, description="Encrypted gp3 root volume size (GiB).")
+    cpu_limit: int = Field(..., ge=2, le=100000, description="NodePool `limits.cpu`: vCPUs of all its nodes together.")
+    memory_limit_gib: int = Field(..., ge=4, le=400000, description="NodePool `limits.memory` in GiB.")
+    ephemeral_storage_gib: int = Field(
+        100, ge=20, le=16384, description="Node volume (NodeClass `ephemeralStorage.size`), encrypted with the CMK."
+    )
+    consolidate_after: str = Field(
+        "10m", pattern=r"^[0-9]+(s|m|h)$", description="Wait after a pod change before consolidating (e.g. `10m`)."
+    )
+    disruption_budget: str = Field(
+        "10%", pattern=r"^([0-9]+|[0-9]{1,2}%)$", description="Nodes disrupted at once (count or percent)."
+    )
+    expire_after_hours: int = Field(
+        336, ge=24, le=504, description="Node lifetime; Auto Mode replaces nodes after at most 21 days (504 h)."
+    )
 
     @field_validator("instance_types")
     @classmethod
     def _instance_types(cls, value: list[str]) -> list[str]:
+        shapes = set()
         for item in value:
             if not _INSTANCE_TYPE.match(item):
                 raise ValueError(
-                    f"'{item}' is not an EC2 instance type; use <family>.<size> such as m6i.4xlarge or c7g.large"
+                    f"'{item}' is not an EC2 instance type; use <family>.<size> such as m6i.4xlarge or c7i.large"
                 )
+            shape = instance_shape(item)
+            if shape is None:
+                raise ValueError(
+                    f"'{item}': the capacity model knows c/m/r families of generation 5-8, sizes large-24xlarge; "
+                    "use one of those (e.g. m6i.4xlarge)"
+                )
+            shapes.add(shape)
+        if len(shapes) != 1:
+            raise ValueError(f"instance types {value} differ in vCPU/memory; list types of one shape per pool")
         return value
 
+    @property
+    def shape(self) -> InstanceShape:
+        shape = instance_shape(self.instance_types[0])
+        assert shape is not None
+        return shape
+
     @model_validator(mode="after")
-    def _sizes(self) -> NodeGroupConfig:
-        if not self.min_size <= self.desired_size <= self.max_size:
+    def _limits(self) -> NodePoolConfig:
+        if self.cpu_limit < self.shape.vcpus or self.memory_limit_gib < self.shape.memory_gib:
             raise ValueError(
-                f"node group '{self.name}': sizes must satisfy minSize <= desiredSize <= maxSize "
-                f"(got {self.min_size} / {self.desired_size} / {self.max_size})"
+                f"node pool '{self.name}': cpuLimit {self.cpu_limit} / memoryLimitGib {self.memory_limit_gib} "
+                f"cannot hold one {self.instance_types[0]} ({self.shape.vcpus} vCPU, {self.shape.memory_gib:g} GiB)"
             )
-        # EKS rejects instance types of the other CPU architecture than the AMI type (infra/config/aws_values.py).
-        arm = self.ami_type in ARM_AMI_TYPES
-        wrong = [t for t in self.instance_types if is_graviton(t) != arm]
-        if wrong:
+        # Auto Mode picks the AMI per node from its architecture: one pool, one architecture (so the capacity model's
+        # single shape and the images' platform hold for every node it may launch; infra/config/aws_values.py).
+        if len({is_graviton(t) for t in self.instance_types}) != 1:
             raise ValueError(
-                f"node group '{self.name}': amiType {self.ami_type} is {'arm64' if arm else 'x86_64'} but "
-                f"{wrong} {'are not' if arm else 'are'} Graviton (arm64) types; use "
-                f"{'AL2023_x86_64_STANDARD' if arm else 'AL2023_ARM_64_STANDARD'} or other instance types"
+                f"node pool '{self.name}': instance types {self.instance_types} mix Graviton (arm64) and x86_64; "
+                "list types of one architecture per pool"
             )
         return self
+
+
+class DaemonsetReserveConfig(ConfigModel):
+    """Requests of the DaemonSets on every node (CloudWatch agent, Fluent Bit), kept out of the capacity model."""
+
+    cpu: float = Field(0.5, ge=0, le=16, description="vCPU per node requested by DaemonSets.")
+    memory_gib: float = Field(0.75, ge=0, le=64, description="GiB per node requested by DaemonSets.")
 
 
 class AccessRoleConfig(ConfigModel):
@@ -132,7 +165,9 @@ class AlbConfig(ConfigModel):
     deletion_protection: bool = Field(True, description="ALB deletion protection.")
     idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="ALB idle timeout.")
     access_log_retention_days: int = Field(365, ge=1, le=3650, description="Days access logs are kept in S3.")
-    node_port: int = Field(30080, ge=30000, le=32767, description="NodePort of the API service the ALB targets.")
+    deregistration_delay_seconds: int = Field(
+        30, ge=0, le=300, description="Target group deregistration delay; pods sleep longer than this in preStop."
+    )
     health_check_path: str = Field("/healthz", pattern=r"^/.*", description="Target group health check path.")
 
     @field_validator("ssl_policy")
@@ -164,13 +199,15 @@ class ComputeConfig(ConfigModel):
         default_factory=lambda: dict(DEFAULT_ADDON_VERSIONS),
         description=f"Version of each core add-on ({', '.join(CORE_ADDONS)}), e.g. v1.19.5-eksbuild.1.",
     )
-    node_groups: list[NodeGroupConfig] = Field(
-        default_factory=lambda: [NodeGroupConfig(**group) for group in DEFAULT_NODE_GROUPS],
+    node_pools: list[NodePoolConfig] = Field(
+        default_factory=lambda: [NodePoolConfig(**pool) for pool in DEFAULT_NODE_POOLS],
         min_length=2,
-        description="Managed node groups: at least one `system` and one `application` pool.",
+        max_length=2,
+        description="EKS Auto Mode node pools: exactly one `system` and one `application` pool.",
     )
-    metadata_hop_limit: Literal[1, 2] = Field(
-        1, description="IMDSv2 hop limit on nodes: 1 (pods cannot reach node credentials) or 2."
+    daemonset_reserve: DaemonsetReserveConfig = Field(
+        default_factory=DaemonsetReserveConfig,  # type: ignore[arg-type]
+        description="Per-node DaemonSet requests the capacity model subtracts.",
     )
     access: dict[SeedRole, AccessRoleConfig] = Field(
         default_factory=dict, description="Seed role -> IAM roles mapped to EKS access policies."
@@ -215,19 +252,19 @@ class ComputeConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _cross(self) -> ComputeConfig:
-        kube_proxy = self.addon_versions["kube-proxy"]
-        if not kube_proxy.startswith(f"v{self.kubernetes_version}."):
-            raise ValueError(
-                f"addonVersions.kube-proxy {kube_proxy} does not match kubernetesVersion {self.kubernetes_version}; "
-                f"use a v{self.kubernetes_version}.x-eksbuild.N build"
-            )
-        pools = {group.pool for group in self.node_groups}
-        if pools != {"system", "application"}:
-            raise ValueError("nodeGroups needs at least one `system` and one `application` pool")
-        names = [group.name for group in self.node_groups]
+        pools = sorted(pool.pool for pool in self.node_pools)
+        if pools != ["application", "system"]:
+            raise ValueError(f"nodePools needs exactly one `system` and one `application` pool (got {pools})")
+        names = [pool.name for pool in self.node_pools]
         if len(set(names)) != len(names):
-            raise ValueError(f"nodeGroups names must be unique (got {names})")
+            raise ValueError(f"nodePools names must be unique (got {names})")
+        system = self.node_pool("system")
+        if system.cpu_limit < 2 * system.shape.vcpus:
+            raise ValueError(
+                f"nodePools '{system.name}': cpuLimit {system.cpu_limit} allows fewer than 2 nodes; the system pool "
+                "runs metrics-server with 2 replicas on different nodes"
+            )
         return self
 
-    def node_groups_of(self, pool: str) -> list[NodeGroupConfig]:
-        return [group for group in self.node_groups if group.pool == pool]
+    def node_pool(self, pool: str) -> NodePoolConfig:
+        return next(p for p in self.node_pools if p.pool == pool)

@@ -59,7 +59,7 @@ class DrConfig(ConfigModel):
         100,
         ge=1,
         le=200,
-        description="Pre-warm: scale the target region's node groups to this percent of the source's desired size.",
+        description="Pre-warm: scale the target region's Deployments to this percent of the replicas the source runs.",
     )
     step_timeout_seconds: int = Field(
         600, ge=10, le=7200, description="Longest a step may wait for AWS to reach the wanted state."

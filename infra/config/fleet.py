@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.capacity import capacity_issues
 from infra.config.errors import ConfigError, ConfigIssue
 from infra.config.fleet_security import security_issues
 from infra.config.loader import load_stack_file, stack_file_name
@@ -61,6 +62,7 @@ def load_fleet(root: Path) -> Fleet:
     if issues:
         raise ConfigError(issues)
     issues.extend(fleet_issues(stacks))
+    issues.extend(capacity_issues(stacks))
     if issues:
         raise ConfigError(issues)
     return Fleet(stacks)

@@ -56,9 +56,7 @@ def deploy_location_issues(stack: str, cfg: StackConfig) -> list[ConfigIssue]:
             )
         else:
             allowed = [ipaddress.ip_network(c) for c in cfg.compute.public_access_cidrs]
-            outside = [
-                c for c in deploy.runner_cidrs if not any(ipaddress.ip_network(c).subnet_of(a) for a in allowed)
-            ]
+            outside = [c for c in deploy.runner_cidrs if not any(ipaddress.ip_network(c).subnet_of(a) for a in allowed)]
             if outside:
                 issues.append(
                     ConfigIssue(

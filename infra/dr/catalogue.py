@@ -72,10 +72,10 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
     ),
     CatalogueStep(
         "precheck-eks",
-        "target node groups active",
+        "target cluster active, NodePool limits hold the pre-warmed services",
         "the target must be able to take the primary's load",
         executors=frozenset({DRILL}),
-        calls=_both("eks.describe_nodegroup (target and source)"),
+        calls=_both("eks.describe_cluster; Kubernetes GET HPAs and Deployments (target and source), NodePool"),
     ),
     CatalogueStep(
         "approve",
@@ -91,7 +91,10 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
         "capacity must be there before traffic arrives",
         after=("precheck-aurora", "precheck-redis", "precheck-eks", "approve"),
         arc_block="EKSResourceScaling",
-        calls=_both("eks.update_nodegroup_config"),
+        calls=_both(
+            "Kubernetes PATCH horizontalpodautoscalers (spec.minReplicas = the writer's floor) and "
+            "deployments/scale (spec.replicas = {percent}% of {src}); waits for ready replicas"
+        ),
         arc_behaviour={
             GRACEFUL: "scales the workloads' Deployments in the activating Region to targetPercent of the "
             "deactivating Region's max pod count in the last 24 h",

@@ -345,7 +345,10 @@ def render(result: Result, console) -> None:
         if cap.get("before"):
             for name, before in cap["before"].items():
                 after = (cap.get("after") or {}).get(name, {})
-                console.print(f"capacity {name}: desired {before['desiredSize']} -> {after.get('desiredSize')}")
+                console.print(
+                    f"capacity {name}: HPA min {before['minReplicas']} -> {after.get('minReplicas')}, "
+                    f"ready pods {before['readyReplicas']} -> {after.get('readyReplicas')}"
+                )
     if result.path:
         console.print(f"report: {result.path}")
 

@@ -22,7 +22,8 @@ FAIL_AFTER_ENV = "DR_FAIL_AFTER_STEP"  # test-only seam: raise InjectedFailure a
 # Outputs the drill reads from every region stack / from the primary only (docs/stack-outputs.md).
 REGION_OUTPUTS = (
     "eksClusterName",
-    "eksNodeGroupNames",
+    "eksWorkloads",
+    "eksNodePoolNames",
     "hostedZoneId",
     "healthCheckId",
     "apiOriginName",

@@ -84,13 +84,30 @@ class State:
         return next((m["ReplicationGroupRegion"] for m in group.get("Members", []) if m.get("Role") == "PRIMARY"), None)
 
     # EKS -----------------------------------------------------------------------------------------------------
-    def nodegroups(self, region: str) -> dict[str, dict[str, Any]]:
-        eks = self.aws("eks", region)
-        out = self.topo.region(region)
-        return {
-            name: eks.describe_nodegroup(clusterName=out["eksClusterName"], nodegroupName=name)["nodegroup"]
-            for name in out["eksNodeGroupNames"]
-        }
+    def kube(self, region: str):
+        """The Region's cluster's Kubernetes API (infra/dr/kube.py; a fresh token per call site)."""
+        from infra.dr.kube import kube_for
+
+        return kube_for(self.aws, region, self.topo.region(region)["eksClusterName"])
+
+    def cluster_status(self, region: str) -> str:
+        name = self.topo.region(region)["eksClusterName"]
+        return self.aws("eks", region).describe_cluster(name=name)["cluster"]["status"]
+
+    def workloads(self, region: str) -> dict[str, dict[str, Any]]:
+        """Per service: HPA floor/ceiling and the Deployment's replicas / ready replicas, read from Kubernetes."""
+        api = self.kube(region)
+        found = {}
+        for w in self.topo.region(region)["eksWorkloads"]:
+            hpa = api.hpa(w["namespace"], w["hpa"])["spec"]
+            status = api.deployment(w["namespace"], w["deployment"]).get("status", {})
+            found[w["service"]] = {
+                "minReplicas": hpa["minReplicas"],
+                "maxReplicas": hpa["maxReplicas"],
+                "replicas": status.get("replicas", 0),
+                "readyReplicas": status.get("readyReplicas", 0),
+            }
+        return found
 
     # Route 53 ------------------------------------------------------------------------------------------------
     def origin_records(self) -> list[dict[str, Any]]:
@@ -206,62 +223,75 @@ def build_steps(
             )
 
     def pre_eks() -> None:
-        groups = st.nodegroups(dst)
-        bad = {n: g["status"] for n, g in groups.items() if g["status"] not in ("ACTIVE", "UPDATING")}
-        if bad:
-            raise Refusal(f"target EKS node groups not ACTIVE in {dst}: {bad}.")
-        capacity["before"] = {n: g["scalingConfig"] for n, g in groups.items()}
-        if st.reach.region_down(src):  # unplanned only (planned is refused): pre-warm to each group's max
-            st.skip("precheck-eks", f"source node groups not read: {src} unreachable ({st.reach.reason(src)})")
+        status = st.cluster_status(dst)
+        if status not in ("ACTIVE", "UPDATING"):
+            raise Refusal(f"target EKS cluster {dst_out['eksClusterName']} in {dst} is {status}, not ACTIVE.")
+        capacity["before"] = st.workloads(dst)
+        if st.reach.region_down(src):  # unplanned only (planned is refused): pre-warm to the writer's floors
+            st.skip("precheck-eks", f"source workloads not read: {src} unreachable ({st.reach.reason(src)})")
             capacity["source"] = None
-            return
-        try:
-            source = st.nodegroups(src)
-            capacity["source"] = {n: g["scalingConfig"] for n, g in source.items()}
-        except Exception as exc:  # the source Region may have gone down since the probe: pre-warm to each max
-            if planned:
-                raise Refusal(f"cannot read the source node groups in {src}: {exc}") from exc
-            st.skip("precheck-eks", f"source node groups not read: {type(exc).__name__}: {exc}")
-            capacity["source"] = None
+        else:
+            try:
+                capacity["source"] = st.workloads(src)
+            except Exception as exc:  # the source Region may have gone down since the probe: the writer's floors
+                if planned:
+                    raise Refusal(f"cannot read the source workloads in {src}: {exc}") from exc
+                st.skip("precheck-eks", f"source workloads not read: {type(exc).__name__}: {exc}")
+                capacity["source"] = None
+        # What bounds capacity under Auto Mode is the NodePool's limits: they must hold the pre-warmed pods.
+        from infra.dr.kube import cpu_quantity
 
-    # ---- pre-warm ---------------------------------------------------------------------------------------------
+        api = st.kube(dst)
+        pool = next(n for n in dst_out["eksNodePoolNames"] if n != "system")
+        limit = cpu_quantity(api.node_pool(pool)["spec"]["limits"]["cpu"])
+        cpu = {w["service"]: w["cpu"] for w in dst_out["eksWorkloads"]}
+        need = sum(cpu[name] * want["replicas"] for name, want in wanted().items())
+        capacity["nodePoolCpuLimit"], capacity["neededCpu"] = limit, need
+        if need > limit:
+            raise Refusal(
+                f"NodePool {pool} in {dst} allows {limit:g} vCPU but the pre-warmed services request {need:g}: "
+                "raise its cpuLimit (platform:compute.nodePools) and deploy before switching."
+            )
+
+    # ---- pre-warm (ARC Region switch "EKS resource scaling" semantics) -------------------------------------
     def wanted() -> dict[str, dict[str, int]]:
+        """Per service: the HPA floor = the writer's minReplicas (what the next deploy, driven by the active-Region
+        knob, sets too, so it does not undo it) and Deployment replicas = capacityPercent of what the source runs
+        now (or of the writer's floor when the source is unreadable), both within maxReplicas."""
         out: dict[str, dict[str, int]] = {}
         source = capacity.get("source")
-        src_by_suffix = {}
-        if source:
-            src_prefix = topo.region(src)["eksClusterName"]
-            src_by_suffix = {n.removeprefix(src_prefix): c for n, c in source.items()}
-        dst_prefix = dst_out["eksClusterName"]
-        for name, cfg in capacity["before"].items():
-            ref = src_by_suffix.get(name.removeprefix(dst_prefix))
-            desired = cfg["maxSize"] if ref is None else -(-ref["desiredSize"] * s.capacity_percent // 100)
-            desired = max(desired, cfg["desiredSize"])
+        for w in dst_out["eksWorkloads"]:
+            name, ceiling = w["service"], w["maxReplicas"]
+            floor = min(ceiling, w["writerMinReplicas"])
+            basis = source[name]["replicas"] if source and name in source else floor
+            replicas = min(ceiling, max(floor, -(-basis * s.capacity_percent // 100)))
+            before = capacity["before"][name]
             out[name] = {
-                "minSize": cfg["minSize"],
-                "desiredSize": desired,
-                "maxSize": max(cfg["maxSize"], desired),
+                "minReplicas": max(before["minReplicas"], floor),
+                "replicas": max(before["replicas"], replicas),
             }
         return out
 
     def prewarm_done() -> bool:
         want = wanted()
-        groups = st.nodegroups(dst)
-        capacity["after"] = {n: g["scalingConfig"] for n, g in groups.items()}
+        now = st.workloads(dst)
+        capacity["after"] = now
         return all(
-            g["status"] == "ACTIVE" and g["scalingConfig"]["desiredSize"] >= want[n]["desiredSize"]
-            for n, g in groups.items()
+            now[n]["minReplicas"] >= w["minReplicas"] and now[n]["readyReplicas"] >= w["replicas"]
+            for n, w in want.items()
         )
 
     def prewarm() -> list[str]:
-        eks = aws("eks", dst)
-        ids = []
-        for name, cfg in wanted().items():
-            resp = eks.update_nodegroup_config(
-                clusterName=dst_out["eksClusterName"], nodegroupName=name, scalingConfig=cfg
-            )
-            ids.append(request_id(resp))
-        return ids
+        api = st.kube(dst)
+        by_name = {w["service"]: w for w in dst_out["eksWorkloads"]}
+        calls = []
+        for name, want in wanted().items():
+            w = by_name[name]
+            api.set_hpa_min(w["namespace"], w["hpa"], want["minReplicas"])
+            api.set_scale(w["namespace"], w["deployment"], want["replicas"])
+            calls.append(f"{w['namespace']}/{w['deployment']}: minReplicas {want['minReplicas']}, replicas "
+                         f"{want['replicas']}")  # fmt: skip
+        return calls
 
     # ---- Aurora ---------------------------------------------------------------------------------------------
     def aurora_action() -> list[str]:

@@ -75,7 +75,7 @@ COMPUTED: dict[str, Synth] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{pid}"
     },
-    # Compute tier (EKS, launch templates, node groups, ALB, target groups).
+    # Compute tier (EKS, ALB, target groups).
     "aws:eks/cluster:Cluster": lambda name, pid, inputs, region: _eks_cluster(name, pid, inputs, region),
     "aws:eks/nodeGroup:NodeGroup": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:nodegroup/{inputs.get('clusterName')}/{pid}/{digest(name)}",

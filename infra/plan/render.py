@@ -43,6 +43,12 @@ def render_plan(plan: Plan, console: Console) -> None:
         # Values are data, not markup: `[secret]` must print as is.
         outputs.add_row(name, escape(value if isinstance(value, str) else json.dumps(value)))
     console.print(outputs)
+    capacity = plan.outputs.get("computeCapacity")
+    if isinstance(capacity, dict):
+        from infra.capacity import PoolCapacity, capacity_line
+
+        fields = {k: v for k, v in capacity.items() if k in PoolCapacity.__dataclass_fields__}
+        console.print(escape(capacity_line(PoolCapacity(**fields))))
 
 
 def render_regions(plan: Plan, console: Console) -> None:

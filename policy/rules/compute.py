@@ -21,6 +21,7 @@ NACL = "aws:ec2/networkAcl:NetworkAcl"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 CODEBUILD_PROJECT = "aws:codebuild/project:Project"
+NODE_CLASS = "kubernetes:eks.amazonaws.com/v1:NodeClass"
 
 # Oldest Kubernetes minor version in EKS standard support (update when AWS ends standard support for it).
 EKS_MIN_SUPPORTED_VERSION = (1, 31)
@@ -176,6 +177,25 @@ def eks_secrets_encryption(res: Resource):
 def eks_audit_logging(res: Resource):
     if "audit" not in items(res.props, "enabledClusterLogTypes"):
         yield "enabledClusterLogTypes does not include 'audit'"
+
+
+@resource_rule(
+    "eks-node-class-hardened",
+    types=[NODE_CLASS],
+    enforcement="mandatory",
+    controls=["EC2.3"],
+    description="EKS Auto Mode NodeClasses encrypt the node volume with a customer managed key and name their "
+    "security groups and subnets explicitly (by id).",
+    reason="Auto Mode enforces IMDSv2 (hop limit 1) and no SSH itself; what remains ours is the volume key and that "
+    "nodes carry exactly the security group the data tier admits, in the private subnets.",
+)
+def eks_node_class_hardened(res: Resource):
+    if not get(res.props, "spec.ephemeralStorage.kmsKeyID"):
+        yield "spec.ephemeralStorage.kmsKeyID is not set (node volumes would use the AWS managed key)"
+    for key in ("securityGroupSelectorTerms", "subnetSelectorTerms"):
+        terms = items(res.props, f"spec.{key}")
+        if not terms or any(not get(term, "id") for term in terms):
+            yield f"spec.{key} does not select by id (tag/name selectors can pick up other groups or subnets)"
 
 
 # --- Load balancers ----------------------------------------------------------------------------------------------

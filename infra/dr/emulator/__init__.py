@@ -17,9 +17,11 @@ from botocore.config import Config
 
 from infra.dr.emulator import extensions
 from infra.dr.emulator.dns import DnsServer, HealthChecker
+from infra.dr.emulator.kube import KubeEmulator
 from infra.dr.emulator.outage import OutageSwitch, RegionOutage
 
 DR_SERVICES = ("rds", "elasticache", "eks", "route53", "dynamodb", "cloudwatch", "s3")
+ACCOUNT = "123456789012"  # moto's default account
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -51,6 +53,7 @@ class Emulator:
         self.health.region_down(region)
         self.outages.current = RegionOutage(region, failure)
         return self.outages.current
+        self.kube = KubeEmulator()  # the clusters' Kubernetes API (moto has none)
 
     @property
     def endpoint(self) -> str:
@@ -65,13 +68,21 @@ class Emulator:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         self.dns.start()
+        self.kube.start()
         return self
+
+    def set_cluster_endpoint(self, region: str, cluster: str) -> None:
+        """Point an emulated EKS cluster's endpoint at the Kubernetes API emulator (describe_cluster reports it)."""
+        from moto.eks.models import eks_backends
+
+        eks_backends[ACCOUNT][region].clusters[cluster].endpoint = self.kube.url(cluster)
 
     def stop(self) -> None:
         self.dns.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.kube.stop()
 
     def reset(self, services: tuple[str, ...] | None = DR_SERVICES) -> None:
         """Forget every resource of `services` (default: the ones the drill uses; None = moto's full reset API).
@@ -82,6 +93,7 @@ class Emulator:
         """
         self.health.reset()
         self.outages.current = None
+        self.kube.reset()
         if services is None:
             import urllib.request
 

@@ -1,6 +1,6 @@
 """Create in the emulator what the stacks' offline plans declare, and return the outputs as AWS would report them.
 
-Reads the plans' resources (node group scaling configs, health checks, api-origin records, engines) and outputs
+Reads the plans' resources (Deployments, HPAs and NodePools, health checks, api-origin records, engines) and outputs
 (names and identifiers). Identifiers AWS generates (hosted zone id, health check ids, ARNs, the Global Datastore id)
 are replaced in the returned outputs by the emulator's, exactly as `stack.outputs()` would show real ones.
 """
@@ -14,7 +14,9 @@ from typing import Any
 from infra.dr.steps import LAG_METRIC
 from infra.plan.model import Plan
 
-NODEGROUP = "aws:eks/nodeGroup:NodeGroup"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 RECORD = "aws:route53/record:Record"
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
@@ -51,7 +53,7 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
         region = plans[stack].outputs.get("region", stack)
         out = outputs[stack]
         plan = plans[stack]
-        # EKS cluster + node groups (scaling config from the plan)
+        # EKS cluster (its Kubernetes objects go to the Kubernetes API emulator)
         if out.get("eksClusterName"):
             eks = emu.client("eks", region)
             eks.create_cluster(
@@ -59,18 +61,11 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 roleArn=f"arn:aws:iam::123456789012:role/{out['eksClusterName']}",
                 resourcesVpcConfig={"subnetIds": list(out.get("privateSubnetIds", []))},
             )
-            declared = {r.inputs.get("nodeGroupName"): r.inputs for r in plan.of_type(NODEGROUP)}
-            for name in out.get("eksNodeGroupNames", []):
-                inputs = declared.get(name, {})
-                scaling = inputs.get("scalingConfig", {"minSize": 1, "desiredSize": 2, "maxSize": 4})
-                eks.create_nodegroup(
-                    clusterName=out["eksClusterName"],
-                    nodegroupName=name,
-                    nodeRole=inputs.get("nodeRoleArn", "arn:aws:iam::123456789012:role/node"),
-                    subnets=list(out.get("privateSubnetIds", ["subnet-1"])),
-                    scalingConfig={k: scaling[k] for k in ("minSize", "desiredSize", "maxSize")},
-                    instanceTypes=list(inputs.get("instanceTypes", ["m6i.large"])),
-                )
+            # The cluster's Kubernetes objects the drill scales, as the plan declares them (the emulator's API).
+            emu.set_cluster_endpoint(region, out["eksClusterName"])
+            for typ, kind in ((DEPLOYMENT, "deployment"), (HPA, "hpa"), (NODEPOOL, "nodepool")):
+                for resource in plan.of_type(typ):
+                    emu.kube.add(out["eksClusterName"], kind, resource.inputs)
         # Aurora regional cluster (the primary's first: it becomes the writer)
         if out.get("auroraClusterIdentifier") and p_out.get("auroraGlobalClusterIdentifier"):
             rds = emu.client("rds", region)
@@ -199,11 +194,10 @@ def snapshot(emu, outputs: dict[str, dict[str, Any]], primary: str) -> dict[str,
     ]
     for stack, out in outputs.items():
         region = out.get("region", stack)
-        eks = emu.client("eks", region)
-        state[f"{stack}/nodegroups"] = [
-            eks.describe_nodegroup(clusterName=out["eksClusterName"], nodegroupName=n)["nodegroup"]["scalingConfig"]
-            for n in out.get("eksNodeGroupNames", [])
-        ]
+        kube = emu.kube.clusters.get(out.get("eksClusterName", ""))
+        state[f"{stack}/kubernetes"] = (
+            {"/".join(key): copy.deepcopy(obj) for key, obj in kube.objects.items()} if kube else None
+        )
         # LatestRestorableTime is computed at read time ("now"), not state: leave it out of the comparison.
         state[f"{stack}/clusters"] = [
             {k: v for k, v in c.items() if k != "LatestRestorableTime"}
