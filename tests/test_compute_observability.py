@@ -29,7 +29,7 @@ def test_container_insights_add_on_with_pod_identity(plans, stack):
     )
     assoc = addon["podIdentityAssociations"][0]
     assert assoc["serviceAccount"] == "cloudwatch-agent"
-    role = next(r for r in plan.of_type("aws:iam/role:Role") if r.inputs["name"].endswith("-eks-cloudwatch"))
+    role = next(r for r in plan.of_type("aws:iam/role:Role") if r.inputs.get("name", "").endswith("-eks-cloudwatch"))
     assert "pods.eks.amazonaws.com" in role.inputs["assumeRolePolicy"]
     policies = {
         a.inputs["policyArn"] for a in plan.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
