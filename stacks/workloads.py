@@ -187,6 +187,7 @@ def build_workloads(ctx: RegionContext, compute: Any, data: Data) -> Workloads:
                 "deployment": svc.name,
                 "hpa": svc.name,
                 "writerMinReplicas": svc.min_replicas,
+                "writerReplicas": svc.instances,
                 "maxReplicas": svc.max_replicas,
                 "cpu": svc.cpu,
                 "memoryGib": svc.memory_gib,

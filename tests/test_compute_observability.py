@@ -42,18 +42,24 @@ def test_container_insights_add_on_with_pod_identity(plans, stack):
 def test_auto_mode_compute_logs_feed_the_nodepool_limit_metric(plans, stack):
     plan = plans[stack]
     cluster = plan.one("aws:eks/cluster:Cluster").inputs["name"]
-    source = plan.one("aws:cloudwatch/logDeliverySource:LogDeliverySource").inputs
+    source = plan.one("aws:cloudwatch/logDeliverySource:LogDeliverySource", "eks-compute-logs-source").inputs
     assert source["logType"] == "AUTO_MODE_COMPUTE_LOGS"
     assert source["resourceArn"] == plan.outputs["eksClusterArn"]
     group = plan.one("aws:cloudwatch/logGroup:LogGroup", "eks-compute-logs-group").inputs
     assert group["name"] == f"/aws/vendedlogs/eks/{cluster}/auto-mode-compute" and group["kmsKeyId"]
-    destination = plan.one("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination").inputs
+    destination = plan.one(
+        "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination", "eks-compute-logs-destination"
+    ).inputs
     assert destination["deliveryDestinationConfiguration"]["destinationResourceArn"].endswith(group["name"])
-    delivery = plan.one("aws:cloudwatch/logDelivery:LogDelivery").inputs
+    delivery = plan.one("aws:cloudwatch/logDelivery:LogDelivery", "eks-compute-logs-delivery").inputs
     assert delivery["deliverySourceName"] == source["name"]
-    policy = json.loads(plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy").inputs["policyDocument"])
+    policy = json.loads(
+        plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "eks-compute-logs-delivery-policy").inputs[
+            "policyDocument"
+        ]
+    )
     assert policy["Statement"][0]["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
-    filt = plan.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
+    filt = plan.one("aws:cloudwatch/logMetricFilter:LogMetricFilter", "eks-compute-logs-limit-filter").inputs
     assert filt["logGroupName"] == group["name"]
     assert filt["pattern"] == '"exceed limits for nodepool"'  # Karpenter's scheduler message at NodePool limits
     assert filt["metricTransformation"]["namespace"] == "Platform/EKS"

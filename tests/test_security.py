@@ -216,7 +216,11 @@ def test_route53_query_logging_in_us_east_1_with_config_retention(primary_plan, 
     assert log["retentionInDays"] == 365 and log["kmsKeyId"]
     query_log = primary_plan.one("aws:route53/queryLog:QueryLog").inputs
     assert query_log["zoneId"] == primary_plan.outputs["hostedZoneId"]
-    policy = json.loads(primary_plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy").inputs["policyDocument"])
+    policy = json.loads(
+        primary_plan.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "dns-query-log-policy").inputs[
+            "policyDocument"
+        ]
+    )
     statement = policy["Statement"][0]
     assert statement["Principal"] == {"Service": "route53.amazonaws.com"}
     assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(primary_plan.outputs["hostedZoneId"])

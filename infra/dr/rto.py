@@ -51,9 +51,10 @@ SOURCES = {
         "(components/cdn.py: 3 x 5 s)",
     ),
     "capacity": (
-        "https://docs.aws.amazon.com/eks/latest/userguide/managed-node-groups.html",
-        "ASSUMPTION, no AWS figure: the pre-warm's wait (node group update, EC2 launch and node registration "
-        "typically take 1-2 minutes); 120 s. Replace it with a figure measured in your account",
+        "https://docs.aws.amazon.com/eks/latest/userguide/automode.html",
+        "ASSUMPTION, no AWS figure: the pre-warm's wait (EKS Auto Mode launches and registers nodes for the pending "
+        "pods, then they start and pass readiness: typically 1-2 minutes); 120 s. Replace it with a figure measured "
+        "in your account",
     ),
 }
 SECONDS = {"aurora": 120.0, "redis": 60.0, "route53-ttl": 60.0, "route53-propagation": 60.0, "capacity": 120.0}

@@ -275,7 +275,8 @@ def _rto(report, settings, engine, by_name, state, capacity, failed: bool) -> No
     elif failed:
         report["rto"]["passed"] = False
     before, after = capacity.get("before") or {}, capacity.get("after") or {}
-    scaled = any(after.get(n, {}).get("desiredSize", 0) > c.get("desiredSize", 0) for n, c in before.items())
+    # the pre-warm added ready pods (so Auto Mode had to launch nodes for them)
+    scaled = any(after.get(n, {}).get("readyReplicas", 0) > c.get("readyReplicas", 0) for n, c in before.items())
     _modeled(report, settings, state, scaled, failed)
 
 

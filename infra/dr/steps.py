@@ -257,13 +257,14 @@ def build_steps(
     def wanted() -> dict[str, dict[str, int]]:
         """Per service: the HPA floor = the writer's minReplicas (what the next deploy, driven by the active-Region
         knob, sets too, so it does not undo it) and Deployment replicas = capacityPercent of what the source runs
-        now (or of the writer's floor when the source is unreadable), both within maxReplicas."""
+        now, or, when the source is unreadable (unplanned), of the seed's normal replica count (`instances`, what
+        the writer starts with), both within maxReplicas."""
         out: dict[str, dict[str, int]] = {}
         source = capacity.get("source")
         for w in dst_out["eksWorkloads"]:
             name, ceiling = w["service"], w["maxReplicas"]
             floor = min(ceiling, w["writerMinReplicas"])
-            basis = source[name]["replicas"] if source and name in source else floor
+            basis = source[name]["replicas"] if source and name in source else w["writerReplicas"]
             replicas = min(ceiling, max(floor, -(-basis * s.capacity_percent // 100)))
             before = capacity["before"][name]
             out[name] = {

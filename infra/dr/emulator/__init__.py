@@ -41,6 +41,7 @@ class Emulator:
         self.dns = DnsServer(self.health)
         self.outages = OutageSwitch()  # attach to long-lived clients: they follow the current outage
         self._clients: dict[tuple[str, str], Any] = {}
+        self.kube = KubeEmulator()  # the clusters' Kubernetes API (moto has none)
 
     @property
     def dns_address(self) -> tuple[str, int]:
@@ -53,7 +54,6 @@ class Emulator:
         self.health.region_down(region)
         self.outages.current = RegionOutage(region, failure)
         return self.outages.current
-        self.kube = KubeEmulator()  # the clusters' Kubernetes API (moto has none)
 
     @property
     def endpoint(self) -> str:
@@ -108,7 +108,7 @@ class Emulator:
 
     def save(self, services: tuple[str, ...] = DR_SERVICES) -> dict[str, Any]:
         """A copy of the emulated state (moto's backends of `services`, the health checks' Regions): seeding once
-        and restoring per test is much faster than seeding again."""
+        and restoring per test is much faster than seeding again. Includes the Kubernetes API emulator's objects."""
         import copy
 
         from moto.backends import get_backend
@@ -119,7 +119,12 @@ class Emulator:
             for account, by_region in get_backend(service).items()
             for region, backend in by_region.items()
         }
-        return {"backends": backends, "checks": dict(self.health.check_region), "services": services}
+        return {
+            "backends": backends,
+            "checks": dict(self.health.check_region),
+            "services": services,
+            "kube": self.kube.save(),
+        }
 
     def restore(self, saved: dict[str, Any]) -> None:
         """Back to a `save()`d state (outages cleared)."""
@@ -131,6 +136,7 @@ class Emulator:
         for (service, account, region), backend in saved["backends"].items():
             get_backend(service)[account][region] = copy.deepcopy(backend)
         self.health.check_region.update(saved["checks"])
+        self.kube.restore(saved["kube"])
 
     def client(self, service: str, region: str):
         """A client of the emulator itself (seeding, test assertions): never cut by an outage; cached."""

@@ -98,6 +98,16 @@ class KubeEmulator:
     def reset(self) -> None:
         self.clusters.clear()
 
+    def save(self) -> dict[str, dict]:
+        """A copy of every cluster's objects (for `Emulator.save`)."""
+        return {name: copy.deepcopy(state.objects) for name, state in self.clusters.items()}
+
+    def restore(self, saved: dict[str, dict]) -> None:
+        self.clusters.clear()
+        for name, objects in saved.items():
+            self.clusters[name] = ClusterState()
+            self.clusters[name].objects = copy.deepcopy(objects)
+
     # -------------------------------------------------------------------------------------------------- seeding
     def add(self, cluster: str, kind: str, obj: dict[str, Any]) -> None:
         state = self.clusters.setdefault(cluster, ClusterState())
