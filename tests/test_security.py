@@ -170,9 +170,9 @@ def test_db_bootstrap_runs_only_in_the_writer_region_with_the_only_master_secret
     # it must be schedulable: the system pool is tainted CriticalAddonsOnly and the Job tolerates nothing
     pod = job["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"platform/pool": "application"} and "tolerations" not in pod
-    app_pools = [g for g in primary_plan.of_type("aws:eks/nodeGroup:NodeGroup")
-                 if g.inputs["labels"]["platform/pool"] == "application"]  # fmt: skip
-    assert app_pools and all(not g.inputs.get("taints") for g in app_pools)
+    pools = [r.inputs["spec"]["template"] for r in primary_plan.of_type("kubernetes:karpenter.sh/v1:NodePool")]
+    app_pools = [t for t in pools if t["metadata"]["labels"]["platform/pool"] == "application"]
+    assert app_pools and all(not t["spec"].get("taints") for t in app_pools)
     policies = [json.loads(r.inputs["policy"]) for r in primary_plan.of_type(ROLE_POLICY)]
     readers = [p for p in policies if any("secretsmanager:GetSecretValue" in s["Action"] for s in p["Statement"])]
     assert len(readers) == 1  # only the bootstrap Job's role may read the master secret
