@@ -174,8 +174,11 @@ class EksCluster(PlatformComponent):
             ),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # The deploying identity (CI role) needs admin to apply the Kubernetes resources of this stack.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # No implicit creator admin: the deploy role gets an explicit access entry instead
+                # (platform:deploy.deployRoleArn). With both, EKS already holds an entry for that principal and
+                # CreateAccessEntry fails with 409 ResourceInUseException (pulumi/pulumi-eks#2373,
+                # aws/eks-distro#2805); an explicit entry is also what auditors can read.
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.key.arn),

@@ -17,11 +17,10 @@ from botocore.config import Config
 
 from infra.dr.emulator import extensions
 from infra.dr.emulator.dns import DnsServer, HealthChecker
-from infra.dr.emulator.kube import KubeEmulator
+from infra.dr.emulator.kube import KubeEmulator, install_endpoint_hook, seed_object
 from infra.dr.emulator.outage import OutageSwitch, RegionOutage
 
 DR_SERVICES = ("rds", "elasticache", "eks", "route53", "dynamodb", "cloudwatch", "s3")
-ACCOUNT = "123456789012"  # moto's default account
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -69,13 +68,16 @@ class Emulator:
         self._server.start()
         self.dns.start()
         self.kube.start()
+        install_endpoint_hook(self.kube.url)  # emulated EKS clusters report the Kubernetes API emulator
         return self
 
-    def set_cluster_endpoint(self, region: str, cluster: str) -> None:
-        """Point an emulated EKS cluster's endpoint at the Kubernetes API emulator (describe_cluster reports it)."""
-        from moto.eks.models import eks_backends
+    @property
+    def kube_port(self) -> int:
+        return self.kube.port
 
-        eks_backends[ACCOUNT][region].clusters[cluster].endpoint = self.kube.url(cluster)
+    def seed_kube(self, cluster: str, kind: str, obj: dict[str, Any]) -> None:
+        """Add a Kubernetes object to an emulated cluster (the same HTTP seeding a persistent emulator gets)."""
+        seed_object(self.kube.port, cluster, kind, obj)
 
     def stop(self) -> None:
         self.dns.stop()

@@ -33,6 +33,34 @@ _DEPLOY = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/sc
 _POOL = re.compile(r"^/apis/karpenter.sh/v1/nodepools/([^/]+)$")
 
 
+def install_endpoint_hook(url_for) -> None:
+    """Every EKS cluster moto creates in this process reports `url_for(name)` as its endpoint (the Kubernetes API
+    emulator), so `eks.describe_cluster` leads the drill there, whichever process seeds the emulator."""
+    from moto.eks.models import EKSBackend
+
+    original = getattr(EKSBackend.create_cluster, "__wrapped_kube__", EKSBackend.create_cluster)
+
+    def create_cluster(self, *args, **kwargs):
+        cluster = original(self, *args, **kwargs)
+        cluster.endpoint = url_for(cluster.name)
+        return cluster
+
+    create_cluster.__wrapped_kube__ = original  # type: ignore[attr-defined]
+    EKSBackend.create_cluster = create_cluster
+
+
+def seed_object(kube_port: int, cluster: str, kind: str, obj: dict[str, Any]) -> None:
+    """Seed one object into a Kubernetes API emulator listening on `kube_port` (in this or another process)."""
+    import urllib.request
+
+    data = json.dumps({"cluster": cluster, "kind": kind, "object": obj}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{kube_port}/_emulator/seed", data=data, method="POST",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=10).read()
+
+
 def _delay() -> float:
     return float(os.environ.get("DR_EMULATOR_TRANSITION_SECONDS", "0.05"))
 
@@ -81,6 +109,9 @@ class KubeEmulator:
             def do_PATCH(self) -> None:
                 emulator._handle(self, "PATCH")
 
+            def do_POST(self) -> None:  # emulator-only seeding API (not Kubernetes): /_emulator/seed
+                emulator._seed_request(self)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -117,6 +148,20 @@ class KubeEmulator:
             replicas = obj["spec"].get("replicas", 1)
             obj["status"] = {"replicas": replicas, "readyReplicas": replicas}
         state.objects[(kind, meta.get("namespace", ""), meta["name"])] = obj
+
+    def _seed_request(self, req: BaseHTTPRequestHandler) -> None:
+        """`POST /_emulator/seed` {"cluster", "kind", "object"}: how a persistent emulator (another process) is
+        seeded; never part of the Kubernetes API the drill calls."""
+        if urllib.parse.urlsplit(req.path).path != "/_emulator/seed":
+            return _reply(req, 404, _status(404, "NotFound", "unknown emulator path"))
+        body = json.loads(req.rfile.read(int(req.headers.get("Content-Length", 0))) or b"{}")
+        self.add(body["cluster"], body["kind"], body["object"])
+        _reply(req, 200, {"seeded": body["cluster"]})
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_port
 
     # -------------------------------------------------------------------------------------------------- serving
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:

@@ -38,13 +38,20 @@ def state_dir(root: Path) -> Path:
 class RemoteEmulator:
     """The running emulator seen through its endpoint (what `seed()` and the drill need)."""
 
-    def __init__(self, endpoint: str):
+    def __init__(self, endpoint: str, kube_port: int | None = None):
         from infra.dr.emulator.dns import HealthChecker
 
         self.endpoint = endpoint
+        self.kube_port = kube_port  # the Kubernetes API emulator of the server process
         # Which Region each health check probes matters only for an emulated outage, which runs in-process on an
         # embedded emulator (never on this one): a local record keeps `seed()` unchanged.
         self.health = HealthChecker()
+
+    def seed_kube(self, cluster: str, kind: str, obj: dict[str, Any]) -> None:
+        from infra.dr.emulator.kube import seed_object
+
+        assert self.kube_port is not None, "the server process did not report its Kubernetes API port"
+        seed_object(self.kube_port, cluster, kind, obj)
 
     def client(self, service: str, region: str):
         return boto3.client(
@@ -129,7 +136,7 @@ def start(root: Path, directory: Path, plans: dict | None = None, timeout: float
     port = ports["port"]
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        outputs = seed(RemoteEmulator(endpoint), plans, fleet.primary)
+        outputs = seed(RemoteEmulator(endpoint, ports.get("kubePort")), plans, fleet.primary)
     except BaseException:
         _terminate(proc.pid)
         shutil.rmtree(directory, ignore_errors=True)

@@ -62,10 +62,9 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 resourcesVpcConfig={"subnetIds": list(out.get("privateSubnetIds", []))},
             )
             # The cluster's Kubernetes objects the drill scales, as the plan declares them (the emulator's API).
-            emu.set_cluster_endpoint(region, out["eksClusterName"])
             for typ, kind in ((DEPLOYMENT, "deployment"), (HPA, "hpa"), (NODEPOOL, "nodepool")):
                 for resource in plan.of_type(typ):
-                    emu.kube.add(out["eksClusterName"], kind, resource.inputs)
+                    emu.seed_kube(out["eksClusterName"], kind, resource.inputs)
         # Aurora regional cluster (the primary's first: it becomes the writer)
         if out.get("auroraClusterIdentifier") and p_out.get("auroraGlobalClusterIdentifier"):
             rds = emu.client("rds", region)

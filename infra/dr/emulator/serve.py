@@ -1,8 +1,8 @@
 """`python -m infra.dr.emulator.serve --ready-file FILE`: the persistent emulator's server process.
 
 The same `Emulator` as an embedded `--local` run (moto + the DR extensions + Route 53's data plane: health checker
-and DNS), in its own process. It writes `{"port", "dnsPort"}` to FILE once both listen, then runs until SIGTERM /
-SIGINT (`python -m infra emulator stop`).
+and DNS, the Kubernetes API emulator), in its own process. It writes `{"port", "dnsPort", "kubePort"}` to FILE once
+they listen, then runs until SIGTERM / SIGINT (`python -m infra emulator stop`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     emu = Emulator().start()
     tmp = args.ready_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"port": emu.port, "dnsPort": emu.dns.port}))
+    tmp.write_text(json.dumps({"port": emu.port, "dnsPort": emu.dns.port, "kubePort": emu.kube_port}))
     tmp.replace(args.ready_file)  # atomic: the parent never reads a half-written file
     stop.wait()
     # All state is in memory and meant to go: exit at once (a graceful server shutdown takes seconds).
