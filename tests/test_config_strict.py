@@ -109,8 +109,8 @@ AWS_CASES = [
     (_data("redis.nodeType", "cache.r7g.3xlarge"), "platform:data.redis.nodeType", "sizes"),
     (_data("redis.snapshotWindow", "04:00-04:30"), "platform:data.redis", "at least 60"),
     (_data("redis.maintenanceWindow", "sun:06:00-sun:06:30"), "platform:data.redis", "at least 60"),
-    (set_key("compute", "nodeGroups.1.instanceTypes", ["m7g.4xlarge"]), "platform:compute.nodeGroups[1]",
-     "Graviton"),
+    (set_key("compute", "nodePools.1.instanceTypes", ["m7g.4xlarge", "m7i.4xlarge"]), "platform:compute.nodePools[1]",
+     "mix Graviton"),
 ]  # fmt: skip
 
 
