@@ -2,6 +2,11 @@
 
 import sys
 
-from infra.cli import main
+try:
+    from infra.cli import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:  # Ctrl-C before a command took over (imports, argument parsing)
+    sys.stderr.write("interrupted: before the command started; nothing was changed. Resume: re-run the command.\n")
+    code = 130
+sys.exit(code)

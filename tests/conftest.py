@@ -99,3 +99,17 @@ def write_stacks(tmp_path: Path) -> Callable[..., Path]:
 def inputs_of(plan: Plan, typ: str, name: str | None = None) -> dict[str, Any]:
     """Inputs of the single resource of `typ` (and `name`) in `plan`."""
     return plan.one(typ, name).inputs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plan_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Commands under test use a plan cache of their own (infra/plan/cache.py), never the repo's .plan-cache/."""
+    import os
+
+    previous = os.environ.get("INFRA_PLAN_CACHE")
+    os.environ["INFRA_PLAN_CACHE"] = str(tmp_path_factory.mktemp("plan-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("INFRA_PLAN_CACHE", None)
+    else:
+        os.environ["INFRA_PLAN_CACHE"] = previous

@@ -6,7 +6,6 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pulumi
@@ -105,7 +104,8 @@ def test_cli_config_error_is_one_paragraph_without_traceback(write_stacks):
 
 def test_cli_unknown_stack(capsys):
     assert main(["plan", "ap-south-1", "--quiet"]) == 2
-    assert "no Pulumi.ap-south-1.yaml" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert "error: no stack 'ap-south-1'" in err and "Fix: use one of: eu-west-1, us-east-1" in err
 
 
 def test_diff_reports_added_removed_changed(primary_plan):
@@ -123,11 +123,13 @@ def test_diff_reports_added_removed_changed(primary_plan):
     assert diff_plans(primary_plan, primary_plan).empty
 
 
-def test_cli_diff_against_snapshot(write_stacks, capsys, primary_plan):
+def test_cli_diff_against_a_plan_file(write_stacks, capsys, primary_plan, tmp_path):
     root = write_stacks()
-    snapshot = Plan.from_dict(copy.deepcopy(primary_plan.to_dict()))
-    snapshot.one("aws:ec2/vpc:Vpc").inputs["enableDnsHostnames"] = False
-    snapshot.write(Path(root) / "plans" / "us-east-1.json")
-    assert main(["--root", str(root), "plan", "us-east-1", "--diff", "--quiet"]) == 0
+    base = Plan.from_dict(copy.deepcopy(primary_plan.to_dict()))
+    base.one("aws:ec2/vpc:Vpc").inputs["enableDnsHostnames"] = False
+    base.write(tmp_path / "base.json")
+    argv = ["--root", str(root), "plan", "us-east-1", "--diff", "--base", str(tmp_path / "base.json"), "--quiet"]
+    assert main(argv) == 0  # without --detailed-exitcode a diff is information, like `terraform plan`
     out = capsys.readouterr().out
     assert "network-vpc" in out and "enableDnsHostnames" in out and "1 to change" in out
+    assert main([*argv, "--detailed-exitcode"]) == 2

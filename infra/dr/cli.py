@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,11 @@ def register(sub) -> None:
     p.add_argument("kind", choices=KINDS, help="planned (no data loss), unplanned (data loss allowed), failback")
     p.add_argument("--from", dest="source", required=True, metavar="REGION", help="region that is the writer now")
     p.add_argument("--to", dest="target", required=True, metavar="REGION", help="region to make the writer")
-    p.add_argument("--execute", action="store_true", help="act (default: dry-run, print the plan, write nothing)")
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="act (default: dry-run: reads AWS, changes nothing there, prints the plan and writes only the report)",
+    )
     p.add_argument("--local", action="store_true", help="run against the embedded AWS emulator (moto)")
     p.add_argument("--accept-data-loss", action="store_true", help="confirm an unplanned failover may lose writes")
     p.add_argument("--break-lock", action="store_true", help="remove a stale drill lock (after a crash) first")
@@ -88,7 +93,7 @@ def _confirm(settings: DrillSettings) -> None:
 
 def drill_command(args: argparse.Namespace) -> int:
     from infra.config.fleet import load_fleet
-    from infra.console import make_console
+    from infra.console import Interrupted, make_console, refused
 
     console = make_console()
     fleet = load_fleet(args.root)
@@ -104,24 +109,38 @@ def drill_command(args: argparse.Namespace) -> int:
         return 2
     settings = settings_from(args, fleet)
     reports_dir = args.reports_dir or args.root / "reports" / "dr"
+    command = _command_line(args)
     try:
         _confirm(settings)
-        check_request(settings, sorted(fleet.stacks))
+        check_request(settings, sorted(fleet.stacks), primary=fleet.primary)
+        if not args.local:
+            require_pulumi_cli()
     except Refusal as exc:
-        console.print(f"[red]refused:[/] {exc}")
+        refused(str(exc))
         return EXIT_REFUSED
-    if args.local:
-        result = run_local(
-            args.root,
-            settings,
-            console,
-            reports_dir,
-            replan=not args.no_replan,
-            outage=args.region_outage,
-            outage_failure=args.outage_failure,
-        )
-    else:
-        result = run_aws(args.root, fleet, settings, console, reports_dir)
+    try:
+        if args.local:
+            planner = getattr(args, "planner", None)
+            result = run_local(
+                args.root,
+                settings,
+                console,
+                reports_dir,
+                replan=not args.no_replan,
+                outage=args.region_outage,
+                outage_failure=args.outage_failure,
+                planner=planner,
+            )
+        else:
+            result = run_aws(args.root, fleet, settings, console, reports_dir)
+    except Interrupted as exc:
+        raise Interrupted(exc.state, f"{exc.resume}: `{command}`{_local_note(args) if args.local else ''}.") from None
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"drill {settings.kind} {settings.source} -> {settings.target} stopped before its first step; "
+            "nothing was changed.",
+            f"re-run `{command}`.",
+        ) from None
     render(result, console)
     if args.json:
         Path(args.json).write_text(json.dumps(result.report, indent=2, default=str) + "\n")
@@ -170,6 +189,33 @@ def progress(console):
     return listener
 
 
+def _local_note(args) -> str:
+    """Where a `--local` drill's state went when it was interrupted."""
+    from infra.dr.emulator import persistent
+
+    if persistent.status(persistent.state_dir(args.root)) is not None and not args.region_outage:
+        return " (the persistent emulator keeps its state: the re-run resumes there)"
+    return (
+        " (the embedded emulator was stopped with its state: the re-run starts on a fresh one; "
+        "`python -m infra emulator start` keeps state between drills)"
+    )
+
+
+def _command_line(args) -> str:
+    """The command as the operator typed it (for "re-run ..." hints)."""
+    return "python -m infra " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["drill"] else "the same command"
+
+
+def require_pulumi_cli() -> None:
+    """Real mode reads the stacks through the Automation API, which drives the `pulumi` CLI."""
+    if shutil.which("pulumi") is None:
+        raise Refusal(
+            "a drill without --local acts on the real stacks through the Pulumi Automation API, which needs the "
+            "Pulumi CLI, and there is no `pulumi` on PATH. Fix: add --local to drill against the embedded AWS "
+            "emulator, or install the Pulumi CLI and log in to the stacks' backend (README, Deploying for real)."
+        )
+
+
 def run_local(
     root: Path,
     settings: DrillSettings,
@@ -178,17 +224,18 @@ def run_local(
     replan: bool = True,
     outage: str | None = None,
     outage_failure: str = "refused",
+    planner=None,
 ) -> Result:
-    """Plan both stacks offline, seed the emulator with what they declare, run the drill against it.
+    """Plan every stack offline (reusing `planner`'s plans), seed the emulator with them, run the drill against it.
 
     With the persistent emulator running (`python -m infra emulator start`), use it instead: its state carries
     over from earlier drills, and the outputs were seeded at its start (no planning unless re-planning).
     `outage`: take that Region down in the emulator first (its health checks fail; the drill's clients get
     connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator."""
+    from infra.cli import planner_for
     from infra.dr.emulator import CREDENTIALS, Emulator, persistent
     from infra.dr.emulator.seed import seed
     from infra.dr.reconcile import LocalKnob, replacements
-    from infra.plan.runner import Planner
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     settings.poll_seconds = min(settings.poll_seconds, 0.05)
@@ -198,9 +245,9 @@ def run_local(
         console.print("[yellow]--region-outage runs on a fresh embedded emulator, not the persistent one[/]")
     elif state is not None:
         return _run_persistent(root, settings, console, reports_dir, replan, state)
-    planner = Planner(root)
+    options = argparse.Namespace(no_cache=False, quiet=False)
+    planner = planner or planner_for(options, root)
     stacks = sorted(planner.fleet.stacks)
-    console.print(f"planning {', '.join(stacks)} offline (mock runtime) ...")
     plans = {s: planner.plan(s) for s in stacks}
     with Emulator() as emu:
         console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
@@ -219,27 +266,30 @@ def run_local(
 
         def do_replan() -> list[str]:
             console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
-            again = Planner(knob.dir)
+            again = planner_for(options, knob.dir)
             return replacements(plans, {s: again.plan(s) for s in stacks})
 
-        return run_drill(
-            settings,
-            topo,
-            Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks),
-            knob,
-            "local",
-            progress(console),
-            replan=do_replan if replan else None,
-            reports_dir=reports_dir,
-            annotate=annotate,
-        )
+        try:
+            return run_drill(
+                settings,
+                topo,
+                Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks),
+                knob,
+                "local",
+                progress(console),
+                replan=do_replan if replan else None,
+                reports_dir=reports_dir,
+                annotate=annotate,
+            )
+        finally:
+            shutil.rmtree(knob.dir, ignore_errors=True)  # the temp copies of the stack files
 
 
 def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool, state) -> Result:
     """A `--local` drill on the running persistent emulator (`infra/dr/emulator/persistent.py`)."""
+    from infra.cli import planner_for
     from infra.dr.emulator import CREDENTIALS
     from infra.dr.reconcile import LocalKnob, replacements
-    from infra.plan.runner import Planner
 
     console.print(f"persistent AWS emulator on {state['endpoint']} (state kept between drills)")
     stacks = state["stacks"]
@@ -247,7 +297,8 @@ def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: P
 
     def replan_persistent() -> list[str]:
         console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
-        before, after = Planner(root), Planner(knob.dir)
+        options = argparse.Namespace(no_cache=False, quiet=False)
+        before, after = planner_for(options, root), planner_for(options, knob.dir)
         return replacements({s: before.plan(s) for s in stacks}, {s: after.plan(s) for s in stacks})
 
     return run_drill(
@@ -270,7 +321,12 @@ def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Pa
     try:
         outputs = automation_outputs(root, stacks)
     except Exception as exc:
-        console.print(f"[red]refused:[/] cannot read the stacks' outputs with the Automation API: {exc}")
+        from infra.console import refused
+
+        refused(
+            f"cannot read the stacks' outputs with the Automation API: {exc}",
+            "log in to the stacks' backend (`pulumi login ...`), check `pulumi stack ls`, or add --local.",
+        )
         return Result(report={}, exit_code=EXIT_REFUSED)
     knob = AutomationKnob(root, stacks, settings.target)
     result = run_drill(
@@ -294,7 +350,9 @@ def render(result: Result, console) -> None:
         return
     console.rule(f"DR drill {r['kind']} {r['from']} -> {r['to']} ({r['mode']}): {r['outcome'].upper()}")
     if r.get("error"):
-        console.print(f"[red]{'refused' if r['outcome'] == 'refused' else 'error'}:[/] {r['error']}")
+        from infra.console import error, refused
+
+        (refused if r["outcome"] == "refused" else error)(r["error"])
     table = Table()
     for col in ("step", "after", "outcome", "seconds", "calls" if not r["executed"] else "request ids"):
         table.add_column(col)
@@ -306,7 +364,7 @@ def render(result: Result, console) -> None:
     if r["outcome"] == "dry-run":
         for s in r["steps"]:
             console.print(f"  {s['name']}: {s['why']}")
-        console.print("dry-run: nothing was changed. Add --execute to act.")
+        console.print("dry-run: nothing was changed in AWS (only the report below was written). Add --execute to act.")
     f = r.get("final") or {}
     if f:
         console.print(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.console import Interrupted
 from infra.dr.drill import (
     KINDS,
     Aws,
@@ -37,8 +38,10 @@ class Result:
     steps: list[Step] = field(default_factory=list)
 
 
-def check_request(settings: DrillSettings, regions: list[str], interactive_ok: bool = False) -> None:
-    """Refusals that need no AWS call."""
+def check_request(
+    settings: DrillSettings, regions: list[str], interactive_ok: bool = False, primary: str | None = None
+) -> None:
+    """Refusals that need no AWS call (answered before anything is planned or read)."""
     if settings.kind not in KINDS:
         raise Refusal(f"unknown drill kind '{settings.kind}': use one of {', '.join(KINDS)}.")
     for flag, region in (("--from", settings.source), ("--to", settings.target)):
@@ -50,10 +53,20 @@ def check_request(settings: DrillSettings, regions: list[str], interactive_ok: b
         )
     if settings.routing_policy not in SHIFTABLE_POLICIES:
         raise Refusal(_policy_refusal(settings.routing_policy))
+    if primary is not None:
+        _check_failback(settings, primary)
     if settings.kind == "unplanned" and settings.execute and not settings.accept_data_loss and not interactive_ok:
         raise Refusal(
             "an unplanned failover may lose the writes not yet replicated (up to the replication lag). "
             "Re-run with --accept-data-loss to confirm."
+        )
+
+
+def _check_failback(settings: DrillSettings, primary: str) -> None:
+    if settings.kind == "failback" and settings.target != primary:
+        raise Refusal(
+            f"failback returns to the primary region {primary}; --to is {settings.target}. "
+            "Use `planned` to switch to another region."
         )
 
 
@@ -151,11 +164,7 @@ def run_drill(
         policy = topo.region(settings.target).get("routingPolicy", settings.routing_policy)
         if policy not in SHIFTABLE_POLICIES:
             raise Refusal(_policy_refusal(policy))
-        if settings.kind == "failback" and settings.target != topo.primary:
-            raise Refusal(
-                f"failback returns to the primary region {topo.primary}; --to is {settings.target}. "
-                "Use `planned` to switch to another region."
-            )
+        _check_failback(settings, topo.primary)
         regions = sorted(topo.outputs)
         reach = probe(aws, regions)
         report["reachability"] = reach.report()
@@ -222,6 +231,8 @@ def run_drill(
         report["capacity"].update(
             before=capacity.get("before"), after=capacity.get("after"), source=capacity.get("source")
         )
+        if isinstance(failure, KeyboardInterrupt):
+            raise failure  # below: the report says where it stopped
         if failure is None and replan is not None:
             problems = replan()
             report["replan"] = {"checked": True, "dataReplacements": problems}
@@ -251,9 +262,34 @@ def run_drill(
     except Refusal as exc:
         report["error"] = str(exc)
         return finish(3, "refused")
+    except KeyboardInterrupt:
+        report["steps"] = report["steps"] or [
+            {**s.result, "calls": s.calls, "why": s.why, "after": list(s.after)} for s in steps if s.result
+        ]
+        report["error"] = "interrupted (Ctrl-C)"
+        result = finish(130, "failed")
+        raise Interrupted(
+            _stopped_at(settings, steps, lock is not None, result.path), "re-run the same command"
+        ) from None
     finally:
         if lock is not None:
             lock.release()
+
+
+def _stopped_at(settings: DrillSettings, steps: list[Step], locked: bool, path: Path | None) -> str:
+    """One sentence: which steps finished, which were in flight, what happened to the lock, where the report is."""
+    done = [s.name for s in steps if s.result.get("outcome") in ("done", "already-done")]
+    flight = [s.name for s in steps if s.result.get("startedAt") and s.name not in done]
+    what = f"drill {settings.kind} {settings.source} -> {settings.target}"
+    if not done and not flight:
+        where = "before its first step; nothing was changed"
+    else:
+        where = f"after {', '.join(done) or 'no step'} finished"
+        if flight:
+            where += f" (in flight: {', '.join(flight)}; AWS completes an operation it accepted)"
+    lock = "; the drill lock was released" if locked else ""
+    report = f"; report {path}" if path else ""
+    return f"{what} stopped {where}{lock}{report}."
 
 
 def _rto(report, settings, engine, by_name, state, capacity, failed: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
@@ -71,10 +72,11 @@ class PlatformMocks(Mocks):
 class RecordingMonitor(MockMonitor):
     """A MockMonitor that also keeps what the engine would receive: parent, dependencies, provider, inputs."""
 
-    def __init__(self, mocks: PlatformMocks):
+    def __init__(self, mocks: PlatformMocks, on_record: Callable[[int], None] | None = None):
         super().__init__(mocks)
         self.records: list[PlannedResource] = []
         self._lock = threading.Lock()
+        self._on_record = on_record  # progress: called with the number of registrations so far
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -103,6 +105,9 @@ class RecordingMonitor(MockMonitor):
         )
         with self._lock:
             self.records.append(record)
+            count = len(self.records)
+        if self._on_record is not None:
+            self._on_record(count)
 
 
 def clean(value: Any) -> Any:

@@ -73,10 +73,11 @@ class PlanDiff:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)  # stack outputs added, removed or changed
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.outputs)
 
 
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:
@@ -90,18 +91,29 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
             keys.append("(provider)")
         if keys:
             result.changed[urn] = keys
+    names = set(old.outputs) | set(new.outputs)
+    result.outputs = sorted(n for n in names if old.outputs.get(n, _ABSENT) != new.outputs.get(n, _ABSENT))
     return result
 
 
-def render_diff(diff: PlanDiff, console: Console) -> None:
+_ABSENT = object()
+
+
+def render_diff(diff: PlanDiff, console: Console, base: str = "the base") -> None:
     """Print a diff the way a reviewer reads a preview: + added, - removed, ~ changed keys."""
     if diff.empty:
-        console.print("No changes against the snapshot.")
+        console.print(f"No changes against {escape(base)}.")
         return
+    console.print(f"Changes against {escape(base)}:")
     for urn in diff.added:
-        console.print(f"[green]+ {urn}[/]")
+        console.print(f"[green]+ {escape(urn)}[/]")
     for urn in diff.removed:
-        console.print(f"[red]- {urn}[/]")
+        console.print(f"[red]- {escape(urn)}[/]")
     for urn, keys in diff.changed.items():
-        console.print(f"[yellow]~ {urn}[/] ({', '.join(keys)})")
-    console.print(f"{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.removed)} to remove.")
+        console.print(f"[yellow]~ {escape(urn)}[/] ({escape(', '.join(keys))})")
+    for name in diff.outputs:
+        console.print(f"[yellow]~ output {escape(name)}[/]")
+    console.print(
+        f"{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.removed)} to remove, "
+        f"{len(diff.outputs)} output(s) changed."
+    )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.fleet import load_fleet
 from infra.config.loader import engine_config, read_stack_file
+from infra.plan.cache import PlanCache
 from infra.plan.model import Plan
 from infra.plan.recorder import PlatformMocks, RecordingMonitor, clean
 
@@ -53,10 +58,55 @@ def synthesize(
     )
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
-    plan = Plan(project=PROJECT, stack=stack, resources=list(monitor.records))
-    plan.outputs = _resolve_outputs()
+    with _gc_paused(), _ctrl_c_not_swallowed():
+        _sync_await(run_pulumi_func(program))
+        plan = Plan(project=PROJECT, stack=stack, resources=list(monitor.records))
+        plan.outputs = _resolve_outputs()
     return plan
+
+
+@contextlib.contextmanager
+def _ctrl_c_not_swallowed() -> Iterator[None]:
+    """Ctrl-C stops a plan even where the SDK swallows exceptions.
+
+    pulumi's runtime catches `BaseException` in places (e.g. `_get_source_position_for_frame`, run for every frame
+    of every registration), so a KeyboardInterrupt landing there is lost and the plan runs to its end. The handler
+    remembers the signal; if the interrupt was swallowed it is raised again once the program returns.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits: list[int] = []
+
+    def handler(signum, frame):
+        hits.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hits:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while a program runs (reference counting still frees almost everything).
+
+    Profiling the primary's cold plan (docs/benchmark.md, "Where the cold plan's time goes") showed ~40 % of it in
+    the cyclic collector: the SDK's ~1M long-lived objects (classes, typing constructs) are re-scanned by every
+    generation-2 pass the asyncio task churn of the mock runtime triggers. A plan is short; the cycles it leaves
+    are collected by the first collection after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _resolve_outputs() -> dict[str, Any]:
@@ -71,12 +121,27 @@ def _resolve_outputs() -> dict[str, Any]:
     return outputs
 
 
-class Planner:
-    """Plans stacks of one project directory, feeding each secondary its primary's planned outputs."""
+# progress(stack) -> context manager yielding tick(resources registered so far); `cached=True` for a cache hit
+Progress = Callable[..., contextlib.AbstractContextManager[Callable[[int], None]]]
 
-    def __init__(self, root: Path = REPO_ROOT):
+
+@contextlib.contextmanager
+def _no_progress(stack: str, cached: bool = False) -> Iterator[Callable[[int], None]]:
+    yield lambda count: None
+
+
+class Planner:
+    """Plans stacks of one project directory, feeding each secondary its primary's planned outputs.
+
+    Each stack is planned at most once per Planner; with a `cache` (infra/plan/cache.py) at most once per content
+    of the stack files and the code, across commands. `progress` reports each plan as it runs.
+    """
+
+    def __init__(self, root: Path = REPO_ROOT, cache: PlanCache | None = None, progress: Progress | None = None):
         self.root = root
         self.fleet = load_fleet(root)  # validates every stack file and the cross-stack rules first
+        self.cache = cache
+        self.progress = progress or _no_progress
         self._plans: dict[str, Plan] = {}
 
     def plan(self, stack: str) -> Plan:
@@ -84,11 +149,22 @@ class Planner:
             return self._plans[stack]
         if stack not in self.fleet.stacks:
             raise KeyError(stack)
+        key = self.cache.key(stack, self.root) if self.cache else None
+        cached = self.cache.get(key, stack) if self.cache and key else None
+        if cached is not None:
+            with self.progress(stack, cached=True) as tick:
+                tick(len(cached.resources))
+            self._plans[stack] = cached
+            return cached
         cfg = self.fleet.stacks[stack]
         stack_outputs: dict[str, dict[str, Any]] = {}
         if not cfg.is_primary:
             stack_outputs[cfg.partner_stack] = self.plan(cfg.partner_stack).outputs
         config = read_stack_file(self.root / f"Pulumi.{stack}.yaml")
-        plan = synthesize(stack, config, stack_outputs)
+        with self.progress(stack) as tick:
+            monitor = RecordingMonitor(PlatformMocks(stack_outputs), on_record=tick)
+            plan = synthesize(stack, config, stack_outputs, monitor=monitor)
+        if self.cache and key:
+            self.cache.put(key, plan)
         self._plans[stack] = plan
         return plan
