@@ -146,7 +146,7 @@ def test_graph_groups_resources_by_component_with_dependency_edges(primary_plan)
     assert dot.count("{") == dot.count("}")
     if shutil.which("dot"):  # Graphviz is optional: CI does not need it; where it exists the DOT must render
         svg = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True).stdout
-        assert svg.lstrip().startswith("<?xml") and "network-vpc" in svg
+        assert svg.lstrip().startswith("<?xml") and "<title>" + ids[vpc.urn] + "</title>" in svg
 
 
 def test_cli_graph_writes_dot(tmp_path, capsys):
@@ -212,3 +212,30 @@ def test_ctrl_c_during_a_local_drill_says_where_it_stopped(tmp_path):
     assert "Resume: re-run the same command: `python -m infra drill planned" in lines[0]
     (report,) = tmp_path.glob("*.json")
     assert json.loads(report.read_text())["error"] == "interrupted (Ctrl-C)"
+
+
+def test_demo_plans_each_stack_once_and_the_drill_reuses_those_plans(plans, tmp_path, monkeypatch, capsys):
+    import infra.dr.cli
+    import infra.plan.runner
+    from infra.dr.runner import Result
+
+    monkeypatch.setenv("INFRA_PLAN_CACHE", str(tmp_path / "cache"))
+    cache = PlanCache(tmp_path / "cache")
+    for stack, plan in plans.items():
+        cache.put(cache.key(stack, REPO_ROOT), plan)
+    synthesized: list[str] = []
+    monkeypatch.setattr(infra.plan.runner, "synthesize", lambda stack, *a, **k: synthesized.append(stack))
+    seen = {}
+
+    def fake_run_local(root, settings, console, reports_dir, replan=True, planner=None):
+        seen["planner"] = planner
+        seen["planned"] = sorted(planner._plans)
+        return Result(report={}, exit_code=0)
+
+    monkeypatch.setattr(infra.dr.cli, "run_local", fake_run_local)
+    monkeypatch.chdir(tmp_path)
+    assert main(["--root", str(REPO_ROOT), "demo"]) == 0
+    assert synthesized == []  # both plans came from the cache: nothing is planned twice
+    assert seen["planned"] == sorted(plans)  # the drill got the planner that already holds every plan
+    err = capsys.readouterr().err
+    assert err.count("reused from the plan cache") == len(plans)

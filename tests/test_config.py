@@ -98,7 +98,11 @@ def test_missing_partner_file(write_stacks):
 def test_broken_yaml_names_the_file(write_stacks):
     root = write_stacks()
     (root / PRIMARY).write_text("config:\n  platform:region: [unclosed\n")
-    with pytest.raises(ConfigError, match=r"Pulumi\.us-east-1\.yaml: key '-': is not valid YAML"):
+    with pytest.raises(
+        ConfigError,
+        match=r"Pulumi\.us-east-1\.yaml: line 3, column 1: not valid YAML: .* flow "
+        r"sequence that starts at line 2, column 20",
+    ):
         load_stack_file(root / PRIMARY)
 
 

@@ -15,9 +15,10 @@ class ConfigIssue:
     fix: str = ""
 
     def render(self) -> str:
-        text = f"{self.file}: key '{self.key}': {self.message}"
+        # key "-": the problem is the file itself (missing, empty, not YAML)
+        text = f"{self.file}: {self.message}" if self.key == "-" else f"{self.file}: key '{self.key}': {self.message}"
         if self.fix:
-            text += f" Fix: {self.fix}"
+            text += ("" if text.endswith("\n") else " ") + f"Fix: {self.fix}"
         return text
 
 

@@ -38,29 +38,63 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     name = path.name
     if not path.is_file():
         raise ConfigError([ConfigIssue(name, "-", "the stack file does not exist.", f"create {path}.")])
-    try:
-        document = yaml.load(path.read_text(), Loader=StrictLoader) or {}  # a SafeLoader subclass
-    except DuplicateKeyError as exc:
-        raise ConfigError([duplicate_issue(name, exc)]) from None
-    except yaml.YAMLError as exc:
+    text = path.read_text()
+    if not text.strip() or all(line.lstrip().startswith("#") for line in text.splitlines() if line.strip()):
         raise ConfigError(
             [
                 ConfigIssue(
                     name,
                     "-",
-                    redact_credentials(f"is not valid YAML ({exc}).".replace("\n", " ")),
-                    "fix the YAML syntax.",
+                    "the stack file is empty.",
+                    "copy a stack file of the same role and edit it (README, Adding a Region), or delete the file.",
                 )
             ]
-        ) from None
+        )
+    try:
+        document = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise ConfigError([duplicate_issue(name, exc)]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_issue(name, text, exc)]) from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError(
-            [ConfigIssue(name, "config", "must be a mapping of config keys.", "see docs/configuration.md.")]
+            [
+                ConfigIssue(
+                    name,
+                    "config",
+                    "must be a mapping of config keys.",
+                    "write `config:` and below it one `platform:<section>:` key per line (see docs/configuration.md).",
+                )
+            ]
         )
     issues = document_issues(name, document)
     if issues:
         raise ConfigError(issues)
     return dict(document.get("config") or {})
+
+
+def _yaml_issue(name: str, text: str, exc: yaml.YAMLError) -> ConfigIssue:
+    """A YAML syntax error at its line and column, with the offending line and a caret under the column."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    started = getattr(exc, "context_mark", None)
+    if context and started is not None:
+        context += f" that starts at line {started.line + 1}, column {started.column + 1}"
+    what = f"{problem} ({context})" if context else problem
+    if mark is None:
+        return ConfigIssue(name, "-", redact_credentials(f"is not valid YAML: {what}."), "fix the YAML syntax.")
+    line, column = mark.line + 1, mark.column + 1
+    lines = text.splitlines()
+    shown = lines[mark.line] if mark.line < len(lines) else ""
+    gutter = f"    {line} | "
+    excerpt = f"\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * mark.column}^"
+    return ConfigIssue(
+        name,
+        "-",
+        redact_credentials(f"line {line}, column {column}: not valid YAML: {what}.{excerpt}\n"),
+        "correct the syntax at that position (indent with spaces, `key: value`, quote values containing `: ` or `#`).",
+    )
 
 
 def platform_keys(config: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +210,8 @@ def _issue(source: str, error: dict[str, Any]) -> ConfigIssue:
             f"remove it or correct the spelling; allowed keys here: {', '.join(allowed)}.",
         )
     info, _ = _field_info(loc)
-    description = (info.description or "") if info is not None else ""
     if kind == "missing":
-        return ConfigIssue(source, _key_path(loc), "is required but missing.", f"add it. {description}".strip())
+        return ConfigIssue(source, _key_path(loc), "is required but missing.", _missing_fix(loc, info))
     if "input" in error and kind not in {"missing"}:
         shown = error["input"]
         if looks_secret(_key_path(loc), shown):  # never echo a credential, not even inside the message
@@ -187,5 +220,72 @@ def _issue(source: str, error: dict[str, Any]) -> ConfigIssue:
             message = f"{message} (got {shown!r})."
     if not message.endswith("."):
         message += "."
-    fix = description or "see docs/configuration.md for the allowed values."
-    return ConfigIssue(source, _key_path(loc), message, fix)
+    return ConfigIssue(source, _key_path(loc), message, _fix(kind, error.get("ctx") or {}, info, loc))
+
+
+def _bounds(info) -> str:
+    """`from 2 to 6`, `at least 1`, `at most 35` from a field's constraints ('' without any)."""
+    low = high = None
+    for item in getattr(info, "metadata", []) or []:
+        low = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else low
+        low = f"more than {item.gt}" if getattr(item, "gt", None) is not None else low
+        high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
+        high = f"less than {item.lt}" if getattr(item, "lt", None) is not None else high
+    if low is not None and high is not None:
+        return f"from {low} to {high}" if not isinstance(low, str) and not isinstance(high, str) else f"{low}, {high}"
+    if low is not None:
+        return f"at least {low}" if not isinstance(low, str) else low
+    if high is not None:
+        return f"at most {high}" if not isinstance(high, str) else high
+    return ""
+
+
+def _default_hint(info, loc: tuple[Any, ...]) -> str:
+    leaf = str(loc[-1]) if loc else "it"
+    if info is None or info.is_required():
+        return ""
+    default = info.get_default(call_default_factory=True)
+    if isinstance(default, BaseModel):
+        return f", or remove `{leaf}` to use the defaults"
+    return f", or remove `{leaf}` to use the default ({json.dumps(default, default=str)})"
+
+
+def _fix(kind: str, ctx: dict[str, Any], info, loc: tuple[Any, ...]) -> str:
+    """What to write instead: the allowed values or range, the right type; never just the field's description."""
+    bounds = _bounds(info)
+    default = _default_hint(info, loc)
+    if kind in ("literal_error", "enum"):
+        return f"use one of {ctx.get('expected', 'the documented values')}{default}."
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"use a value {bounds or 'in the documented range'}{default}."
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"use a whole number{' ' + bounds if bounds else ''}{default}."
+    if kind in ("float_parsing", "float_type"):
+        return f"use a number{' ' + bounds if bounds else ''}{default}."
+    if kind in ("bool_parsing", "bool_type"):
+        return f"use true or false{default}."
+    if kind in ("string_type",):
+        return f"use a string (quote it in YAML){default}."
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"use a YAML list (`[a, b]`, or one `- item` per line){default}."
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "use a mapping (`key: value` lines indented below it); docs/configuration.md lists its keys."
+    if kind == "string_pattern_mismatch":
+        return f"use a value matching the pattern {ctx.get('pattern')}{default}."
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        limits = {k: v for k, v in ctx.items() if k in ("min_length", "max_length")}
+        sizes = " and ".join(f"{k.replace('_', ' ')} {v}" for k, v in limits.items())
+        return f"give it {sizes or 'the documented length'}{default}."
+    if bounds:
+        return f"use a value {bounds}{default}."
+    if default:
+        return f"give it a value this rule allows{default}."
+    section = _key_path(loc[:1]) if loc else "platform"
+    return f"give it a value this rule allows (docs/configuration.md, `{section}`)."
+
+
+def _missing_fix(loc: tuple[Any, ...], info) -> str:
+    leaf = str(loc[-1]) if loc else "it"
+    bounds = _bounds(info)
+    what = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
+    return f"add `{leaf}: <value>`{what}{'; ' + bounds if bounds else ''}."
