@@ -61,7 +61,12 @@ def report_policy(plan: Plan, console: Console) -> int:
     )
     if mandatory:
         rules = sorted({f.rule.id for f in mandatory})
-        console.print(f"[red]policy check failed[/]: mandatory rule(s) violated: {', '.join(rules)}")
+        from infra.console import error
+
+        error(
+            f"policy check failed: mandatory rule(s) violated on {plan.stack}: {', '.join(rules)}.",
+            "change the resources the findings above name (docs/policy.md lists each rule and what it requires).",
+        )
         return 1
     return 0
 

@@ -239,3 +239,11 @@ def test_demo_plans_each_stack_once_and_the_drill_reuses_those_plans(plans, tmp_
     assert seen["planned"] == sorted(plans)  # the drill got the planner that already holds every plan
     err = capsys.readouterr().err
     assert err.count("reused from the plan cache") == len(plans)
+
+
+def test_svg_without_graphviz_is_an_error_that_names_the_dot_alternative(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["plan", "us-east-1", "--quiet", "--graph", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write the graph" in err and "Graphviz" in err and f"--graph {tmp_path / 'g.dot'}" in err
+    assert not (tmp_path / "g.svg").exists()
