@@ -227,7 +227,7 @@ def test_demo_plans_each_stack_once_and_the_drill_reuses_those_plans(plans, tmp_
     monkeypatch.setattr(infra.plan.runner, "synthesize", lambda stack, *a, **k: synthesized.append(stack))
     seen = {}
 
-    def fake_run_local(root, settings, console, reports_dir, replan=True, planner=None):
+    def fake_run_local(root, settings, console, reports_dir, planner=None, **options):
         seen["planner"] = planner
         seen["planned"] = sorted(planner._plans)
         return Result(report={}, exit_code=0)

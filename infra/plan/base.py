@@ -89,6 +89,9 @@ def base_plan(
             return current, f"{what}; same stack files and code"
         if cache is not None and (hit := cache.get(key, stack)) is not None:
             return hit, what
+        from infra.console import make_console
+
+        make_console(stderr=True).print(f"planning {stack} at {what} (its own code, a fresh interpreter) ...")
         plan = _plan_in(tree, stack)
         if cache is not None:
             cache.put(key, plan)
