@@ -64,7 +64,7 @@ def report_policy(plan: Plan, console: Console) -> int:
         from infra.console import error
 
         error(
-            f"policy check failed: mandatory rule(s) violated on {plan.stack}: {', '.join(rules)}.",
+            f"policy check failed on {plan.stack}: mandatory rule(s) violated: {', '.join(rules)}.",
             "change the resources the findings above name (docs/policy.md lists each rule and what it requires).",
         )
         return 1

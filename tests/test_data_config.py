@@ -100,8 +100,9 @@ def test_turning_off_storage_encryption_fails_the_policy_check(write_stacks, cap
     root = write_stacks({"us-east-1": edit, "eu-west-1": edit})
     capsys.readouterr()
     assert main(["--root", str(root), "plan", "us-east-1", "--quiet", "--policy"]) == 1
-    out = capsys.readouterr().out
-    assert "mandatory rule(s) violated: rds-storage-encrypted" in out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err  # findings table on stdout, the failure line on stderr
+    assert "error: policy check failed on us-east-1: mandatory rule(s) violated: rds-storage-encrypted" in err
     assert "storageEncrypted is not true" in out
 
 

@@ -22,7 +22,7 @@ STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO_ROOT.glob("
 EXTERNAL = ("python3 -m venv", "python -m pytest", "pip ", "pulumi ", "aws ", "ruff ")
 RUN = {("check",), ("schema",), ("config-docs",)}  # cheap enough to run as written, in-process
 _PYTHON = r"(?:\.venv/bin/)?python3?"
-_OURS = re.compile(rf"^{_PYTHON} (?:-m infra(?:\.policy_check)?\b|bench/run\.py\b)")
+_OURS = re.compile(rf"^{_PYTHON} (?:-m cProfile )?(?:-m infra(?:\.policy_check)?\b|bench/run\.py\b)")
 
 
 def _commands() -> list[tuple[str, str]]:
@@ -79,6 +79,8 @@ def test_command_line_parses_as_written(where, command, capsys):
         return
     assert _OURS.match(command), f"{where}: `{command}` is not a command this test knows how to check"
     tokens = _expand(command)[1:]  # drop the interpreter
+    if tokens[:2] == ["-m", "cProfile"]:  # profiling a command: the command itself must parse
+        tokens = tokens[2:]
     if tokens[:2] == ["-m", "infra.policy_check"]:
         assert tokens == ["-m", "infra.policy_check"], "the policy table takes no arguments"
         assert "__main__" in (REPO_ROOT / "infra" / "policy_check.py").read_text()

@@ -198,9 +198,10 @@ def test_a_stack_file_relaxing_a_mandatory_setting_fails_the_check(write_stacks,
     root: Path = write_stacks({"us-east-1": no_alb_deletion_protection})
     capsys.readouterr()
     assert main(["--root", str(root), "plan", "us-east-1", "--quiet", "--policy"]) == 1
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err  # findings table on stdout, the failure line on stderr
     assert "alb-deletion-protection" in out
-    assert "mandatory rule(s) violated: alb-deletion-protection" in out
+    assert "error: policy check failed on us-east-1: mandatory rule(s) violated: alb-deletion-protection" in err
 
 
 def test_docs_table_lists_every_rule_and_control():

@@ -282,7 +282,7 @@ def run_local(
                 annotate=annotate,
             )
         finally:
-            shutil.rmtree(knob.dir, ignore_errors=True)  # the temp copies of the stack files
+            knob.close()
 
 
 def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool, state) -> Result:

@@ -56,6 +56,10 @@ class LocalKnob:
             if (root / name).exists():
                 shutil.copy(root / name, self.dir / name)
 
+    def close(self) -> None:
+        """Remove the temp copies (every `--local` run used to leave a `dr-stacks-*` directory behind)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def _files(self) -> list[Path]:
         return [self.dir / f"Pulumi.{s}.yaml" for s in self.stacks]
 
