@@ -44,6 +44,7 @@ class LocalKnob:
         `root` only when it does not exist yet. Default: a fresh temp directory."""
         self.root, self.stacks, self.region = root, stacks, region
         self.primary = primary  # no knob in a stack file means the primary's Region (the program's default)
+        self._temporary = directory is None
         if directory is not None and directory.is_dir():
             self.dir = directory
             return
@@ -57,8 +58,10 @@ class LocalKnob:
                 shutil.copy(root / name, self.dir / name)
 
     def close(self) -> None:
-        """Remove the temp copies (every `--local` run used to leave a `dr-stacks-*` directory behind)."""
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Remove the temp copies (every `--local` run used to leave a `dr-stacks-*` directory behind); a kept
+        `directory` (the persistent emulator's) stays."""
+        if self._temporary:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _files(self) -> list[Path]:
         return [self.dir / f"Pulumi.{s}.yaml" for s in self.stacks]
