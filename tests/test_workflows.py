@@ -377,7 +377,12 @@ def test_pull_request_offline_job():
     assert "ruff check ." in run
     assert "python -m pytest" in run
     assert "for file in Pulumi.*.yaml" in run
-    assert 'python -m infra plan "$stack" --quiet --diff --detailed-exitcode --policy' in run
+    assert 'python -m infra plan "$stack" --quiet --diff --base "origin/$BASE_REF" --detailed-exitcode --policy' in run
+    # The base is the merge base with the target branch: a shallow checkout has no such commit.
+    checkout = next(s for s in doc["jobs"]["offline"]["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    plan_step = next(s for s in doc["jobs"]["offline"]["steps"] if "--detailed-exitcode" in s.get("run", ""))
+    assert plan_step["env"]["BASE_REF"] == "${{ github.base_ref }}"
 
 
 def _offline_plan_script() -> str:
