@@ -567,6 +567,12 @@ def test_the_dns_answer_follows_the_health_checks(env):
 
     time.sleep(10 * 3 * 0.01 + 0.1)  # interval x threshold, scaled by DR_EMULATOR_TIME_SCALE
     assert env.dns_region() == SECONDARY
+    # the Route 53 API (when it answers) reports the same as the checkers
+    r53 = env.emu.client("route53", PRIMARY)
+    status = r53.get_health_check_status(HealthCheckId=env.outputs[PRIMARY]["healthCheckId"])
+    assert all(o["StatusReport"]["Status"].startswith("Failure") for o in status["HealthCheckObservations"])
+    status = r53.get_health_check_status(HealthCheckId=env.outputs[SECONDARY]["healthCheckId"])
+    assert all(o["StatusReport"]["Status"].startswith("Success") for o in status["HealthCheckObservations"])
 
 
 # ------------------------------------------------------------------------------------------------ modeled RTO

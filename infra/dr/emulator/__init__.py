@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 
 from infra.dr.emulator import extensions
-from infra.dr.emulator.dns import DnsServer, HealthChecker
+from infra.dr.emulator.dns import DnsServer, HealthChecker, install_status_api
 from infra.dr.emulator.kube import KubeEmulator, install_endpoint_hook, seed_object
 from infra.dr.emulator.outage import OutageSwitch, RegionOutage
 
@@ -62,6 +62,7 @@ class Emulator:
         from moto.server import ThreadedMotoServer
 
         extensions.install()
+        install_status_api(self.health)
         self.reset()  # moto's backends are per process: a new emulator must not see an earlier one's resources
         self.port = _free_port()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

@@ -16,6 +16,7 @@ or the seed wrote through the API is what DNS answers):
   else the highest weight (Route 53 answers at random in proportion to the weights; the emulator is deterministic).
   Alias targets outside the zones (ALBs) answer a fixed address per target name, with the 60 s TTL Route 53 gives
   alias records to ELB (Route 53 FAQ, "DNS failover ... alias records with a fixed TTL of 60 seconds").
+* `install_status_api`: moto's `GetHealthCheckStatus` reports what the checker sees (Failure once unhealthy).
 """
 
 from __future__ import annotations
@@ -79,6 +80,47 @@ class HealthChecker:
         interval = getattr(check, "request_interval", 30) or 30
         threshold = getattr(check, "failure_threshold", 3) or 3
         return time.monotonic() - since < int(interval) * int(threshold) * time_scale()
+
+
+_ACTIVE: list[HealthChecker] = []  # the running emulator's checker (moto's response classes are per process)
+
+
+def install_status_api(checker: HealthChecker) -> None:
+    """moto's `GetHealthCheckStatus` always reports Success; report the emulated checker's view instead: every
+    checker Region observes `Failure` once the check is unhealthy (API reference, HealthCheckObservation)."""
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.route53.responses import Route53
+
+    _ACTIVE[:] = [checker]
+    if getattr(Route53, "_dr_status_api", False):
+        return
+    original = Route53.get_health_check_status
+
+    def get_health_check_status(self) -> ActionResult:
+        result = original(self)  # validates the id (NoSuchHealthCheck)
+        check_id = self._get_param("HealthCheckId")
+        if not _ACTIVE or _ACTIVE[0].healthy(check_id):
+            return result
+        check = _ACTIVE[0]._check(check_id)
+        regions = list(getattr(check, "regions", None) or ["us-east-1", "us-west-2", "eu-west-1"])
+        status = "Failure: Connection timed out. The endpoint or the internet connection is down."
+        now = utcnow()
+        return ActionResult(
+            {
+                "HealthCheckObservations": [
+                    {
+                        "Region": r,
+                        "IPAddress": "127.0.13.37",
+                        "StatusReport": {"Status": status, "CheckedTime": now},
+                    }
+                    for r in regions
+                ]
+            }
+        )
+
+    Route53.get_health_check_status = get_health_check_status
+    Route53._dr_status_api = True
 
 
 def _address(name: str) -> str:
