@@ -373,9 +373,11 @@ def _redis_to(env: Env, region: str) -> None:
     ],
 )
 def test_exactly_one_of_two_concurrent_drills_proceeds(env, monkeypatch, directions, outage):
+    """The second drill starts while the first one runs (it holds the fleet lock): only the first proceeds."""
     import threading
+    import time
 
-    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "0.4")  # the winner holds the lock while the other tries
+    monkeypatch.setenv("DR_EMULATOR_TRANSITION_SECONDS", "1.5")  # the first drill is still running meanwhile
     _redis_to(env, SECONDARY)
     if outage:
         env.take_down(outage)
@@ -383,28 +385,56 @@ def test_exactly_one_of_two_concurrent_drills_proceeds(env, monkeypatch, directi
     runs = [(kind, PRIMARY, SECONDARY)]
     runs.append(runs[0] if directions == "same" else ("failback", SECONDARY, PRIMARY))
     results: list = [None, None]
-    barrier = threading.Barrier(2)
 
     def go(i: int) -> None:
         k, source, target = runs[i]
-        barrier.wait()
         results[i] = env.drill(k, source=source, target=target, accept_data_loss=True)
 
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    codes = sorted(r.exit_code for r in results)
-    assert codes == [0, 3], [r.report["error"] for r in results]
-    loser = next(r for r in results if r.exit_code == 3)
-    winner = next(r for r in results if r.exit_code == 0)
+    first = threading.Thread(target=go, args=(0,))
+    first.start()
+    table = env.emu.client("dynamodb", SECONDARY)  # every drill holds the lock at least in the survivor
+    deadline = time.monotonic() + 20
+    while not table.scan(TableName=env.outputs[SECONDARY]["drLockTableName"])["Items"]:
+        assert time.monotonic() < deadline, "the first drill never took the lock"
+        time.sleep(0.01)
+    go(1)
+    first.join(timeout=60)
+    winner, loser = results
+    assert (winner.exit_code, loser.exit_code) == (0, 3), [r.report["error"] for r in results]
     if outage and directions == "opposite":  # a drill toward the failed Region is refused before the lock
         assert "unreachable" in loser.report["error"]
     else:
         assert "another drill holds the fleet lock" in loser.report["error"]
     assert not [s for s in loser.report["steps"] if s.get("outcome") == "done"]  # the loser changed nothing
-    assert_on(env, winner.report["to"])
+    assert_on(env, SECONDARY)
+
+
+def test_two_drills_racing_for_the_lock_let_exactly_one_in(env):
+    """Started together (barrier): the conditional writes in the same Region order admit exactly one."""
+    import threading
+
+    tables = {r: o["drLockTableName"] for r, o in env.outputs.items()}
+    locks = [FleetLock(env.aws(), tables, f"drill-{i}", f"drill {i}") for i in range(2)]
+    outcomes: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def take(i: int) -> None:
+        barrier.wait()
+        try:
+            locks[i].acquire()
+            outcomes[i] = "held"
+        except Refusal as exc:
+            outcomes[i] = str(exc)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(o == "held" for o in outcomes) == [False, True], outcomes
+    winner = locks[outcomes.index("held")]
+    assert sorted(winner.held) == sorted(tables)  # the winner holds every Region, the loser none
+    assert next(lk for lk in locks if lk is not winner).held == []
 
 
 def test_a_broken_lock_stops_the_drill_before_its_next_write(env, monkeypatch):
