@@ -1,4 +1,5 @@
-"""DR support: the drill lock table of one region (a conditional write in it keeps two drills from running)."""
+"""DR support in one region: the drill lock table (a conditional write in it keeps two drills from running) and
+this Region's copy of the active-region parameter (the knob the drill writes and the program reads)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class DrSupportArgs(ComponentArgs):
 
     account_id: Input = Field(..., description="AWS account id (for the table's KMS key policy).")
     deletion_protection: bool = Field(True, description="Protect the lock table from deletion (default on).")
+    active_region_parameter: str = Field(..., description="SSM parameter name of the active-region knob.")
+    active_region: str = Field(..., description="Value the parameter is created with (the resolved writer Region).")
 
 
 class DrSupport(PlatformComponent):
@@ -51,6 +54,29 @@ class DrSupport(PlatformComponent):
             tags=self.tagged(args.tags, table_name),
             opts=self.child(),
         )
+        self.active_region = aws.ssm.Parameter(
+            self.cname("active-region"),
+            region=args.region,
+            name=args.active_region_parameter,
+            type="String",
+            # Not a secret: `insecure_value` keeps it readable in plans and state (`value` is always marked secret).
+            # The provider then reads the live value into `insecure_value` (terraform-provider-aws
+            # internal/service/ssm/parameter.go), so that is the property to ignore.
+            insecure_value=args.active_region,
+            # The drill may have written it before this stack first created it: take it over (same value, since
+            # the program read it to compute `active_region`).
+            overwrite=True,
+            description="Active (writer) Region of the fleet: written by the DR drill, read by every deploy.",
+            tags=self.tagged(args.tags, args.active_region_parameter),
+            opts=self.child(ignore_changes=["insecureValue"]),
+        )
         self.lock_table_name = self.table.name
         self.lock_table_arn = self.table.arn
-        self.register_outputs({"lockTableName": self.lock_table_name, "lockTableArn": self.lock_table_arn})
+        self.active_region_parameter_name = self.active_region.name
+        self.register_outputs(
+            {
+                "lockTableName": self.lock_table_name,
+                "lockTableArn": self.lock_table_arn,
+                "activeRegionParameterName": self.active_region_parameter_name,
+            }
+        )

@@ -21,7 +21,7 @@ FAILOVER_ACTIVE_WEIGHT = 100
 class RegionalTrafficArgs(ComponentArgs):
     """Args of `RegionalTraffic`.
 
-    `is_active` is the single knob the DR program flips (through `platform:activeRegion`): it decides which
+    `is_active` is the single knob the DR program flips (through the active-region SSM parameter): it decides which
     record carries the failover weight (the others 0), which gets the heavier weight and which answers the
     geolocation default.
     """

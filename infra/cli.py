@@ -44,6 +44,7 @@ def _config_docs(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from infra.config.fleet import load_fleet
+    from infra.naming import active_region_parameter
 
     fleet = load_fleet(args.root)
     console = make_console()
@@ -52,7 +53,14 @@ def _check(args: argparse.Namespace) -> int:
     for name, cfg in sorted(fleet.stacks.items()):
         console.print(f"[green]ok[/] Pulumi.{name}.yaml: {cfg.role} in {cfg.region}, partner {cfg.partner_stack}")
         console.print("   " + capacity_line(stack_capacity(cfg, standby=cfg.region != fleet.active_region)))
-    console.print(f"{len(fleet.stacks)} stack files valid; primary {fleet.primary}, writer {fleet.active_region}.")
+    primary = fleet.stacks[fleet.primary]
+    writer = (
+        f"writer override platform:activeRegion = {primary.active_region}"
+        if primary.active_region
+        else "writer read at deploy time from SSM "
+        f"{active_region_parameter(primary.naming.prefix, primary.environment)} (absent: {fleet.primary})"
+    )
+    console.print(f"{len(fleet.stacks)} stack files valid; primary {fleet.primary}, {writer}.")
     return EXIT_OK
 
 
@@ -71,6 +79,10 @@ def _plan(args: argparse.Namespace) -> int:
 
     console = make_console()
     planner = planner_for(args)
+    if getattr(args, "observed_state", None):
+        from infra.plan.observed import StaticObserved
+
+        planner.observed = StaticObserved.from_file(Path(args.observed_state))
     if args.stack not in planner.fleet.stacks:
         error(
             f"no stack '{args.stack}': there is no Pulumi.{args.stack}.yaml in {args.root}.",
@@ -257,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--quiet", action="store_true", help="do not print the tree (progress: one line per stack)")
     plan.add_argument("--no-cache", action="store_true", help="plan afresh (ignore the plan cache, .plan-cache/)")
+    plan.add_argument("--quiet", action="store_true", help="do not print the tree")
+    plan.add_argument(
+        "--observed-state",
+        metavar="FILE",
+        help="live SSM parameters the program reads, JSON {region: {name: value}} (default: none, a first deploy)",
+    )
     plan.set_defaults(func=_plan)
 
     for register in _extensions():

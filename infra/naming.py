@@ -22,3 +22,8 @@ def physical_name(base: str, thing: str, max_len: int = 63) -> str:
     """`<base>-<thing>` cut to `max_len` (AWS limits: ALB/target group 32, ElastiCache 40, RDS 63)."""
     name = f"{base}-{thing}"
     return name[:max_len].rstrip("-")
+
+
+def active_region_parameter(prefix: str, environment: str) -> str:
+    """The SSM parameter holding the active (writer) Region; the same name in every Region of the fleet."""
+    return f"/{prefix}/{environment}/dr/active-region"

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from infra.config.stack import StackConfig
 from infra.naming import name_prefix
 from infra.tags import standard_tags
+from stacks.active_region import ActiveRegion, resolve_active_region
 
 
 def stack_reference_name(cfg: StackConfig, stack: str) -> str:
@@ -36,6 +37,7 @@ class RegionContext:
     account_id: pulumi.Output[str]
     primary_stack: str
     primary: pulumi.StackReference | None
+    active: ActiveRegion
 
     @classmethod
     def create(cls, cfg: StackConfig, stack: str) -> RegionContext:
@@ -52,6 +54,7 @@ class RegionContext:
         primary = None
         if not cfg.is_primary:
             primary = pulumi.StackReference("primary", stack_name=stack_reference_name(cfg, primary_stack))
+        active = resolve_active_region(cfg, primary_stack, provider)
         return cls(
             cfg=cfg,
             stack=stack,
@@ -61,6 +64,7 @@ class RegionContext:
             account_id=identity.account_id,
             primary_stack=primary_stack,
             primary=primary,
+            active=active,
         )
 
     @property
@@ -74,8 +78,8 @@ class RegionContext:
 
     @property
     def writer_region(self) -> str:
-        """The region holding the writer now: drives every role-dependent setting."""
-        return self.cfg.writer_region(self.primary_region)
+        """The region holding the writer now (the active-region knob): drives every role-dependent setting."""
+        return self.active.region
 
     @property
     def is_writer(self) -> bool:

@@ -3,7 +3,8 @@
 - `planner` / `plans`: both real stack files synthesized ONCE per session (mock runtime) and shared.
 - `run_program`: run any function (e.g. one component) under a fresh mock runtime and get the recorded
   registrations as a Plan. Each call resets Pulumi's runtime state (root stack, config, pending RPCs).
-- `flipped_plans`: both stacks planned ONCE with the writer moved to eu-west-1 (the state after a switchover).
+- `flipped_plans`: both stacks planned ONCE with the writer moved to eu-west-1 (the state after a switchover: the
+  active-region SSM parameter reads eu-west-1 in every Region).
 - `write_stacks`: copy the real stack files to a temp dir, edit them, and plan/check that dir.
 """
 
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.naming import active_region_parameter
 from infra.plan.model import Plan
+from infra.plan.observed import StaticObserved
 from infra.plan.runner import REPO_ROOT, Planner, synthesize
 
 STACKS = ("us-east-1", "eu-west-1")
@@ -45,16 +48,13 @@ def secondary_plan(plans: dict[str, Plan]) -> Plan:
 
 
 @pytest.fixture(scope="session")
-def flipped_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Plan]:
-    """Both stacks planned as after a switchover: `platform:activeRegion: eu-west-1` in every stack file."""
-    root = tmp_path_factory.mktemp("flipped")
-    for path in sorted(REPO_ROOT.glob("Pulumi.*.yaml")):
-        doc = load_stack_yaml(path)
-        doc["config"]["platform:activeRegion"] = "eu-west-1"
-        (root / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    planner = Planner(root)
-    return {stack: planner.plan(stack) for stack in sorted(planner.fleet.stacks)}
+def flipped_plans(planner: Planner) -> dict[str, Plan]:
+    """Both stacks planned as after a switchover: the unedited stack files, and the active-region SSM parameter
+    reading eu-west-1 in every Region (what the drill's reconcile step writes)."""
+    name = active_region_parameter("devtools", "prod")
+    observed = StaticObserved({region: {name: "eu-west-1"} for region in STACKS})
+    flipped = Planner(REPO_ROOT, observed=observed)
+    return {stack: flipped.plan(stack) for stack in sorted(flipped.fleet.stacks)}
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from infra.dr.emulator import CREDENTIALS, Emulator
 from infra.dr.emulator.seed import seed, snapshot
 from infra.dr.kube import kube_for
 from infra.dr.lock import FleetLock
-from infra.dr.reconcile import LocalKnob, replacements
+from infra.dr.reconcile import SsmKnob, fresh_copy, replacements, writer_facts
 from infra.dr.runner import SCHEMA_PATH, check_request, run_drill
 from infra.dr.steps import LAG_METRIC
 from infra.plan.model import Plan
@@ -87,18 +87,23 @@ def env(emulator, seeded, tmp_path, monkeypatch):
 class Env:
     def __init__(self, emu: Emulator, outputs, tmp: Path):
         self.emu, self.outputs, self.tmp = emu, outputs, tmp
-        self.knobs: dict[str, LocalKnob] = {}
         self.outage = None
 
     def take_down(self, region: str, failure: str = "refused") -> None:
         """An emulated Region outage from now on (its health checks fail; the drill's requests there fail)."""
         self.outage = self.emu.region_outage(region, failure)
 
-    def knob(self, target: str) -> LocalKnob:
-        # one temp copy of the stack files per target region, kept across re-runs (resume)
-        if target not in self.knobs:
-            self.knobs[target] = LocalKnob(REPO_ROOT, [PRIMARY, SECONDARY], target, primary=PRIMARY)
-        return self.knobs[target]
+    def knob(self, target: str) -> SsmKnob:
+        # through the drill's clients: an emulated outage makes that Region's parameter unreachable
+        return SsmKnob(self.aws(), Topology(self.outputs, PRIMARY), target)
+
+    def parameters(self) -> dict[str, str | None]:
+        """The active-region parameter's value in each Region, read straight from the emulator."""
+        values = {}
+        for region, out in self.outputs.items():
+            found = self.emu.client("ssm", region).get_parameters(Names=[out["activeRegionParameterName"]])
+            values[region] = found["Parameters"][0]["Value"] if found["Parameters"] else None
+        return values
 
     def aws(self) -> Aws:
         return self.emu.drill_aws
@@ -196,7 +201,9 @@ def test_planned_switchover_moves_everything_and_prewarms(env):
         "redisPrimaryRegion": SECONDARY,
         "trafficRegion": SECONDARY,
         "activeRegionKnob": SECONDARY,
+        "activeRegionKnobUnreachable": {},
     }
+    assert env.parameters() == {PRIMARY: SECONDARY, SECONDARY: SECONDARY}
     steps = {s["name"]: s for s in report["steps"]}
     assert list(steps) == list(STEPS)
     assert all(s["outcome"] == "done" for s in steps.values())
@@ -481,14 +488,40 @@ def test_emulator_extensions_follow_aws_errors(env):
 
 
 # ------------------------------------------------------------------------------------------------ IaC reconcile
-def test_local_knob_writes_the_active_region_into_temp_copies():
-    knob = LocalKnob(REPO_ROOT, [PRIMARY, SECONDARY], SECONDARY)
+def test_knob_is_the_ssm_parameter_each_stack_creates_in_its_own_region(plans, env):
+    for stack, plan in plans.items():
+        param = plan.one("aws:ssm/parameter:Parameter")
+        assert param.inputs["region"] == stack and param.inputs["type"] == "String"
+        assert param.inputs["name"] == plan.outputs["activeRegionParameterName"] == "/devtools/prod/dr/active-region"
+        assert param.inputs["insecureValue"] == PRIMARY == plan.outputs["writerRegion"]  # first deploy: the primary
+        assert plan.outputs["activeRegionSource"] == "default"
+        assert "platform:activeRegion" not in yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert env.parameters() == {PRIMARY: PRIMARY, SECONDARY: PRIMARY}  # seeded as the stacks created it
+    knob = env.knob(SECONDARY)
     assert not knob.done()
     knob.apply()
-    assert knob.done()
-    assert knob.dir != REPO_ROOT
-    repo_file = yaml.safe_load((REPO_ROOT / f"Pulumi.{PRIMARY}.yaml").read_text())
-    assert "platform:activeRegion" not in repo_file["config"]  # the repo's own files are never edited
+    assert knob.done() and env.parameters() == {PRIMARY: SECONDARY, SECONDARY: SECONDARY}
+
+
+def test_plan_after_a_local_drill_from_a_fresh_copy_keeps_the_new_writer(env, plans):
+    """Issue 13 item 2: a deploy from a clean clone of main after a drill keeps the writer-dependent settings in the
+    new Region and replaces no data resource (the plan reads the emulator's SSM, as a deploy reads AWS's)."""
+    from infra.plan.observed import EndpointObserved
+    from infra.plan.runner import Planner
+
+    assert env.drill("planned").exit_code == 0
+    planner = Planner(fresh_copy(REPO_ROOT), observed=EndpointObserved(env.emu.endpoint, CREDENTIALS))
+    after = {s: planner.plan(s) for s in (PRIMARY, SECONDARY)}
+    primary, secondary = writer_facts(after[PRIMARY]), writer_facts(after[SECONDARY])
+    assert primary["writerRegion"] == secondary["writerRegion"] == SECONDARY
+    assert (primary["route53"], secondary["route53"]) == ("SECONDARY", "PRIMARY")
+    assert primary["cloudfrontFailoverOrigin"] == "api-us-east-1.devtools.example.com"  # the standby is us-east-1
+    assert secondary["deploymentReplicas"] > primary["deploymentReplicas"]  # full capacity in eu-west-1
+    assert after[SECONDARY].outputs["activeRegionSource"] == "ssm"
+    assert replacements(plans, after) == []
+    # the same fresh copy against a state where no drill ran keeps the primary (the check can fail)
+    untouched = {s: Planner(fresh_copy(REPO_ROOT)).plan(s) for s in (PRIMARY, SECONDARY)}
+    assert writer_facts(untouched[SECONDARY])["route53"] == "SECONDARY"
 
 
 def test_replanning_with_new_active_region_replaces_no_data_resource(plans, flipped_plans):
@@ -560,6 +593,25 @@ def test_unplanned_failover_with_us_east_1_down_uses_only_the_survivor_and_the_d
         )
     # the records still name us-east-1 PRIMARY: DNS moved by health checks alone
     assert env.primary_record() == PRIMARY
+    # the active-region parameter is written where it can be; the unreachable Region is reported
+    assert report["final"]["activeRegionKnob"] == SECONDARY
+    assert list(report["final"]["activeRegionKnobUnreachable"]) == [PRIMARY]
+    assert env.parameters() == {PRIMARY: PRIMARY, SECONDARY: SECONDARY}
+
+
+def test_a_rerun_after_the_region_recovers_writes_its_stale_active_region_parameter(env):
+    """docs/dr-runbook.md "A recovered stale Region": re-running the drill brings the recovered Region's parameter
+    in line before its stack is deployed again."""
+    env.take_down(PRIMARY)
+    assert env.drill("unplanned", accept_data_loss=True).exit_code == 0
+    assert env.parameters()[PRIMARY] == PRIMARY  # stale: a deploy of us-east-1 now would claim the writer
+    env.emu.outages.current, env.outage = None, None  # the Region is back
+    env.emu.health.region_up(PRIMARY)
+    again = env.drill("unplanned", accept_data_loss=True)
+    assert again.exit_code == 0, again.report["error"]
+    assert {s["name"]: s["outcome"] for s in again.report["steps"]}["reconcile-iac"] == "done"
+    assert again.report["final"]["activeRegionKnobUnreachable"] == {}
+    assert env.parameters() == {PRIMARY: SECONDARY, SECONDARY: SECONDARY}
 
 
 def test_unplanned_failover_away_from_eu_west_1_uses_the_route53_api_that_still_answers(env):

@@ -7,9 +7,14 @@ import pytest
 from components.dr import DrSupport, DrSupportArgs
 from infra.config.errors import ConfigError
 from infra.config.fleet import load_fleet
+from infra.config.loader import read_stack_file
+from infra.naming import active_region_parameter
+from infra.plan.observed import StaticObserved
 from infra.plan.runner import REPO_ROOT, synthesize
 
 TABLE = "aws:dynamodb/table:Table"
+PARAMETER = "aws:ssm/parameter:Parameter"
+KNOB = active_region_parameter("devtools", "prod")
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +24,14 @@ def unit():
         {},
         program=lambda: DrSupport(
             "dr",
-            DrSupportArgs(region="eu-west-1", name_prefix="acme-prod-euw1", tags={"team": "sre"}, account_id="1"),
+            DrSupportArgs(
+                region="eu-west-1",
+                name_prefix="acme-prod-euw1",
+                tags={"team": "sre"},
+                account_id="1",
+                active_region_parameter="/acme/prod/dr/active-region",
+                active_region="us-east-1",
+            ),
         ),
     )
 
@@ -64,3 +76,41 @@ def test_bad_dr_config_names_file_and_key(write_stacks, key, value, words):
         load_fleet(root)
     text = str(caught.value)
     assert "Pulumi.eu-west-1.yaml" in text and f"platform:dr.{key}" in text and words in text
+
+
+def test_active_region_parameter_is_created_once_and_never_reverted(unit):
+    param = unit.one(PARAMETER)
+    assert param.inputs["name"] == "/acme/prod/dr/active-region" and param.inputs["region"] == "eu-west-1"
+    assert param.inputs["type"] == "String" and param.inputs["insecureValue"] == "us-east-1"
+    assert param.inputs["overwrite"] is True  # adopts a parameter the drill wrote before the stack created it
+    assert param.parent == unit.one("platform:dr:DrSupport").urn
+
+
+def _secondary(plans, observed, edit=None):
+    config = read_stack_file(REPO_ROOT / "Pulumi.eu-west-1.yaml")
+    if edit:
+        edit(config)
+    return synthesize("eu-west-1", config, {"us-east-1": plans["us-east-1"].outputs}, observed=observed)
+
+
+def test_each_stack_reads_the_knob_in_its_own_region_only(plans):
+    # eu-west-1's parameter says eu-west-1; the one in us-east-1 (unreachable, or not written yet) is not consulted
+    plan = _secondary(plans, StaticObserved({"eu-west-1": {KNOB: "eu-west-1"}, "us-east-1": {KNOB: "us-east-1"}}))
+    assert plan.outputs["writerRegion"] == "eu-west-1" and plan.outputs["activeRegionSource"] == "ssm"
+    other = _secondary(plans, StaticObserved({"us-east-1": {KNOB: "eu-west-1"}}))
+    assert other.outputs["writerRegion"] == "us-east-1" and other.outputs["activeRegionSource"] == "default"
+
+
+def test_stack_file_override_wins_over_the_parameter_and_is_logged(plans, caplog):
+    def edit(config):
+        config["platform:activeRegion"] = "us-east-1"
+
+    plan = _secondary(plans, StaticObserved({"eu-west-1": {KNOB: "eu-west-1"}}), edit)
+    assert plan.outputs["writerRegion"] == "us-east-1" and plan.outputs["activeRegionSource"] == "override"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # the engine's log, offline
+    assert any("platform:activeRegion = us-east-1 in the stack file overrides the SSM parameter" in w for w in warnings)
+
+
+def test_a_parameter_that_is_no_region_stops_the_deploy(plans):
+    with pytest.raises(Exception, match=r"holds 'eu-west-9x', which is not an AWS Region code. Fix: "):
+        _secondary(plans, StaticObserved({"eu-west-1": {KNOB: "eu-west-9x"}}))

@@ -30,7 +30,8 @@ class Fleet:
 
     @property
     def active_region(self) -> str:
-        """The region holding the writer now (the knob, agreed by every stack, or the primary's region)."""
+        """The writer the stack files imply (the override, agreed by every stack, or the primary's region); the live
+        value is the active-region SSM parameter each stack reads at deploy time."""
         primary = self.stacks[self.primary]
         return primary.writer_region(primary.region)
 
@@ -141,7 +142,8 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                         stack_file_name(name),
                         "platform:activeRegion",
                         f"the stacks disagree on the active region ({said}; unset means the primary's region).",
-                        "set the same activeRegion in every stack file (the DR drill sets all of them).",
+                        "set the same activeRegion in every stack file, or remove it from all of them (the DR drill "
+                        "writes the active-region SSM parameter instead).",
                     )
                 )
     envs = {cfg.environment for cfg in stacks.values()}

@@ -43,8 +43,10 @@ class StackConfig(ConfigModel):
     active_region: str | None = Field(
         None,
         description=(
-            "Region currently serving writes (Aurora writer, Redis primary, traffic). Default: the primary's "
-            "region. The DR programs set it after a switchover so every stack converges to the new writer."
+            "Override of the active (writer) Region: Aurora writer, Redis primary, traffic, warm capacity. Leave "
+            "unset: the program reads the SSM parameter `/<naming.prefix>/<environment>/dr/active-region` in the "
+            "stack's own Region (written by the DR drill; absent on a first deploy: the primary's region). When set, "
+            "it wins over the parameter (logged on every deploy); set the same value in every stack file."
         ),
     )
     pulumi_org: str | None = Field(
@@ -108,5 +110,6 @@ class StackConfig(ConfigModel):
         return self.role == "primary"
 
     def writer_region(self, primary_region: str) -> str:
-        """The region that currently holds the writer: the knob if set, else the primary's region."""
+        """The writer Region the stack file alone implies: the override if set, else the primary's region (the live
+        value, the SSM parameter, is read at deploy time by stacks/active_region.py)."""
         return self.active_region or primary_region

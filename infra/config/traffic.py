@@ -62,7 +62,7 @@ class HealthCheckConfig(ConfigModel):
 
 
 class WeightsConfig(ConfigModel):
-    """Weighted routing: the active region (the `platform:activeRegion` knob) and every other region."""
+    """Weighted routing: the active region (the active-region knob) and every other region."""
 
     active: int = Field(70, ge=0, le=255, description="Weight of the active region's record (seed: 70%).")
     standby: int = Field(30, ge=0, le=255, description="Weight of each other region's record (seed: 30%).")

@@ -158,11 +158,13 @@ CATALOGUE: tuple[CatalogueStep, ...] = (
     ),
     CatalogueStep(
         "reconcile-iac",
-        "set the active-Region knob = {dst} in every stack",
-        "the next `pulumi up` of every stack converges to the new writer without a commit",
+        "active-region parameter = {dst} in every reachable Region",
+        "every stack reads it in its own Region: the next deploy from main keeps the new writer",
         after=("verify",),
         arc_block="CustomActionLambda",
-        calls=_both("the active-Region knob in every reachable Region (local: temp copies of the stack files)"),
+        calls=_both(
+            "ssm.put_parameter(activeRegionParameterName, Overwrite) in every Region; unreachable ones are reported"
+        ),
         arc_behaviour=_both(
             "custom action Lambda `write_active_region` in the activating Region: writes the SSM parameter "
             "in every reachable Region"

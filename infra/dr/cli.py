@@ -167,7 +167,7 @@ def emulator_command(args: argparse.Namespace) -> int:
             return 1
         console.print(
             f"emulator running on {state['endpoint']} (pid {state['pid']}, since {state['startedAt']}); "
-            f"stack copies (knob): {state['stacksDir']}"
+            "the active-region knob is its SSM parameters"
         )
         return 0
     stopped = persistent.stop(directory)
@@ -232,10 +232,11 @@ def run_local(
     over from earlier drills, and the outputs were seeded at its start (no planning unless re-planning).
     `outage`: take that Region down in the emulator first (its health checks fail; the drill's clients get
     connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator."""
-    from infra.cli import planner_for
     from infra.dr.emulator import CREDENTIALS, Emulator, persistent
     from infra.dr.emulator.seed import seed
-    from infra.dr.reconcile import LocalKnob, replacements
+    from infra.dr.reconcile import SsmKnob, fresh_copy, replacements, writer_summary
+    from infra.plan.observed import EndpointObserved
+    from infra.plan.runner import Planner
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     settings.poll_seconds = min(settings.poll_seconds, 0.05)
@@ -245,6 +246,8 @@ def run_local(
         console.print("[yellow]--region-outage runs on a fresh embedded emulator, not the persistent one[/]")
     elif state is not None:
         return _run_persistent(root, settings, console, reports_dir, replan, state)
+    from infra.cli import planner_for
+
     options = argparse.Namespace(no_cache=False, quiet=False)
     planner = planner or planner_for(options, root)
     stacks = sorted(planner.fleet.stacks)
@@ -253,7 +256,6 @@ def run_local(
         console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
         outputs = seed(emu, plans, planner.fleet.primary)
         topo = Topology(outputs, planner.fleet.primary)
-        knob = LocalKnob(root, stacks, settings.target, primary=planner.fleet.primary)
         hooks: tuple = ()
         annotate = None
         if outage:
@@ -264,47 +266,58 @@ def run_local(
             def annotate(report: dict) -> None:
                 report["outage"] = cut.summary()
 
-        def do_replan() -> list[str]:
-            console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
-            again = planner_for(options, knob.dir)
-            return replacements(plans, {s: again.plan(s) for s in stacks})
+        aws = Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks)
+        knob = SsmKnob(aws, topo, settings.target)
 
-        try:
-            return run_drill(
-                settings,
-                topo,
-                Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks),
-                knob,
-                "local",
-                progress(console),
-                replan=do_replan if replan else None,
-                reports_dir=reports_dir,
-                annotate=annotate,
-            )
-        finally:
-            knob.close()
+        def do_replan() -> list[str]:
+            # What a deploy from a clean clone of main would do now: unedited stack files, the emulator's SSM.
+            copy = fresh_copy(root)
+            console.print(f"re-planning every stack from a fresh copy ({copy}) against the emulator's state ...")
+            again = Planner(copy, observed=EndpointObserved(emu.endpoint, CREDENTIALS))
+            replanned = {s: again.plan(s) for s in stacks}
+            for line in writer_summary(replanned):
+                console.print(f"  {line}")
+            return replacements(plans, replanned)
+
+        return run_drill(
+            settings,
+            topo,
+            aws,
+            knob,
+            "local",
+            progress(console),
+            replan=do_replan if replan else None,
+            reports_dir=reports_dir,
+            annotate=annotate,
+        )
 
 
 def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool, state) -> Result:
     """A `--local` drill on the running persistent emulator (`infra/dr/emulator/persistent.py`)."""
-    from infra.cli import planner_for
     from infra.dr.emulator import CREDENTIALS
-    from infra.dr.reconcile import LocalKnob, replacements
+    from infra.dr.reconcile import SsmKnob, fresh_copy, replacements, writer_summary
+    from infra.plan.observed import EndpointObserved
+    from infra.plan.runner import Planner
 
     console.print(f"persistent AWS emulator on {state['endpoint']} (state kept between drills)")
     stacks = state["stacks"]
-    knob = LocalKnob(root, stacks, settings.target, primary=state["primary"], directory=Path(state["stacksDir"]))
+    topo = Topology(state["outputs"], state["primary"])
+    aws = Aws(state["endpoint"], CREDENTIALS, dns_server=("127.0.0.1", state["dnsPort"]))
+    knob = SsmKnob(aws, topo, settings.target)  # the emulator keeps the SSM parameters between drills
 
     def replan_persistent() -> list[str]:
-        console.print(f"re-planning every stack with platform:activeRegion={settings.target} ...")
-        options = argparse.Namespace(no_cache=False, quiet=False)
-        before, after = planner_for(options, root), planner_for(options, knob.dir)
-        return replacements({s: before.plan(s) for s in stacks}, {s: after.plan(s) for s in stacks})
+        copy = fresh_copy(root)
+        console.print(f"re-planning every stack from a fresh copy ({copy}) against the emulator's state ...")
+        before, after = Planner(root), Planner(copy, observed=EndpointObserved(state["endpoint"], CREDENTIALS))
+        replanned = {s: after.plan(s) for s in stacks}
+        for line in writer_summary(replanned):
+            console.print(f"  {line}")
+        return replacements({s: before.plan(s) for s in stacks}, replanned)
 
     return run_drill(
         settings,
-        Topology(state["outputs"], state["primary"]),
-        Aws(state["endpoint"], CREDENTIALS, dns_server=("127.0.0.1", state["dnsPort"])),
+        topo,
+        aws,
         knob,
         "local",
         progress(console),
@@ -315,7 +328,7 @@ def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: P
 
 def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Path) -> Result:
     """Real stacks: outputs through the Automation API, boto3 default credentials; same code as --local."""
-    from infra.dr.reconcile import AutomationKnob, automation_outputs
+    from infra.dr.reconcile import SsmKnob, automation_outputs
 
     stacks = sorted(fleet.stacks)
     try:
@@ -328,10 +341,9 @@ def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Pa
             "log in to the stacks' backend (`pulumi login ...`), check `pulumi stack ls`, or add --local.",
         )
         return Result(report={}, exit_code=EXIT_REFUSED)
-    knob = AutomationKnob(root, stacks, settings.target)
-    result = run_drill(
-        settings, Topology(outputs, fleet.primary), Aws(), knob, "aws", progress(console), reports_dir=reports_dir
-    )
+    topo, aws = Topology(outputs, fleet.primary), Aws()
+    knob = SsmKnob(aws, topo, settings.target)
+    result = run_drill(settings, topo, aws, knob, "aws", progress(console), reports_dir=reports_dir)
     bucket = fleet.stacks[fleet.primary].dr.reports_bucket
     if bucket and result.report:
         Aws()("s3", settings.target).put_object(
@@ -369,8 +381,13 @@ def render(result: Result, console) -> None:
     if f:
         console.print(
             f"writer: {f.get('auroraWriterRegion')}   Redis primary: {f.get('redisPrimaryRegion')}   "
-            f"traffic: {f.get('trafficRegion')}   activeRegion knob: {f.get('activeRegionKnob')}"
+            f"traffic: {f.get('trafficRegion')}   active-region parameter: {f.get('activeRegionKnob')}"
         )
+        for region, error in (f.get("activeRegionKnobUnreachable") or {}).items():
+            console.print(
+                f"[yellow]active-region parameter not written in {region} (unreachable: {error}): re-run this "
+                "drill once the Region is back, before deploying its stack (docs/dr-runbook.md)[/]"
+            )
     for s in r["steps"]:
         for reason in s.get("skipped", []):
             console.print(f"  [yellow]skipped[/] {s['name']}: {reason}")

@@ -33,6 +33,7 @@ REGION_OUTPUTS = (
     "redisReplicationGroupId",
     "drLockTableName",
     "regionalRecordName",
+    "activeRegionParameterName",
 )
 PRIMARY_OUTPUTS = ("auroraGlobalClusterIdentifier", "redisGlobalReplicationGroupId")
 

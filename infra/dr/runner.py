@@ -246,6 +246,7 @@ def run_drill(
                 "redisPrimaryRegion": state.redis_primary_region(),
                 "trafficRegion": state.dns_answer_region(),
                 "activeRegionKnob": settings.target if knob.done() else None,
+                "activeRegionKnobUnreachable": dict(sorted(knob.unreachable.items())),
             }
         failed = (failure is not None and not isinstance(failure, Refusal)) or report["rpo"]["passed"] is False
         _rto(report, settings, engine, by_name, state, capacity, failed)

@@ -12,8 +12,10 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 
 from infra.plan import fakes
 from infra.plan.model import PlannedResource
+from infra.plan.observed import Observed, StaticObserved, parameters_by_path
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+SSM_BY_PATH = "aws:ssm/getParametersByPath:getParametersByPath"
 _SIG = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
@@ -26,10 +28,12 @@ class PlanError(Exception):
 
 
 class PlatformMocks(Mocks):
-    """Answers registrations with echoed inputs plus faked computed outputs; StackReferences from partner plans."""
+    """Answers registrations with echoed inputs plus faked computed outputs; StackReferences from partner plans;
+    SSM reads from an observed state (default: none, as on a first deploy)."""
 
-    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None, observed: Observed | None = None):
         self.stack_outputs = stack_outputs or {}
+        self.observed = observed or StaticObserved()
         self.provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -46,6 +50,9 @@ class PlatformMocks(Mocks):
         return physical, state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
+        if args.token == SSM_BY_PATH:
+            region = args.args.get("region") or self._provider_region(args.provider)
+            return parameters_by_path(self.observed, region, args.args)
         handler = fakes.INVOKES.get(args.token)
         if handler is None:
             raise PlanError(

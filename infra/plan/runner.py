@@ -21,6 +21,7 @@ from infra.config.fleet import load_fleet
 from infra.config.loader import engine_config, read_stack_file
 from infra.plan.cache import PlanCache
 from infra.plan.model import Plan
+from infra.plan.observed import Observed
 from infra.plan.recorder import PlatformMocks, RecordingMonitor, clean
 
 PROJECT = "platform"
@@ -40,15 +41,17 @@ def synthesize(
     program: Callable[[], None] = _program,
     monitor: RecordingMonitor | None = None,
     organization: str = "organization",
+    observed: Observed | None = None,
 ) -> Plan:
     """Run `program` for `stack` with `config` (a stack file's `config:` mapping) under the mock runtime.
 
     Pass `monitor` (built on `PlatformMocks(stack_outputs)`) to inspect registrations even when the program fails.
     `organization` is what `pulumi.get_organization()` returns (a self-managed backend's is `organization`).
+    `observed` answers the program's reads of live state (the active-region SSM parameter); default: none.
     """
     secret_keys = [k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
     if monitor is None:
-        monitor = RecordingMonitor(PlatformMocks(stack_outputs))
+        monitor = RecordingMonitor(PlatformMocks(stack_outputs, observed))
     mocks = monitor.mocks
     # Fresh runtime state for every run: root stack, config, outstanding RPCs.
     settings.reset_options(project=PROJECT, stack=stack, preview=False, organization=organization)
@@ -134,11 +137,20 @@ class Planner:
     """Plans stacks of one project directory, feeding each secondary its primary's planned outputs.
 
     Each stack is planned at most once per Planner; with a `cache` (infra/plan/cache.py) at most once per content
-    of the stack files and the code, across commands. `progress` reports each plan as it runs.
+    of the stack files and the code, across commands. `progress` reports each plan as it runs. `observed`: the live
+    state the program's reads see (docs/offline-plan.md); default none (a first deploy); a plan of an observed state
+    is never cached (the key does not cover it).
     """
 
-    def __init__(self, root: Path = REPO_ROOT, cache: PlanCache | None = None, progress: Progress | None = None):
+    def __init__(
+        self,
+        root: Path = REPO_ROOT,
+        cache: PlanCache | None = None,
+        progress: Progress | None = None,
+        observed: Observed | None = None,
+    ):
         self.root = root
+        self.observed = observed
         self.fleet = load_fleet(root)  # validates every stack file and the cross-stack rules first
         self.cache = cache
         self.progress = progress or _no_progress
@@ -149,6 +161,8 @@ class Planner:
             return self._plans[stack]
         if stack not in self.fleet.stacks:
             raise KeyError(stack)
+        if self.observed is not None:
+            self.cache = None  # the cache key covers the files and the code, not the observed state
         key = self.cache.key(stack, self.root) if self.cache else None
         cached = self.cache.get(key, stack) if self.cache and key else None
         if cached is not None:
@@ -162,7 +176,7 @@ class Planner:
             stack_outputs[cfg.partner_stack] = self.plan(cfg.partner_stack).outputs
         config = read_stack_file(self.root / f"Pulumi.{stack}.yaml")
         with self.progress(stack) as tick:
-            monitor = RecordingMonitor(PlatformMocks(stack_outputs), on_record=tick)
+            monitor = RecordingMonitor(PlatformMocks(stack_outputs, self.observed), on_record=tick)
             plan = synthesize(stack, config, stack_outputs, monitor=monitor)
         if self.cache and key:
             self.cache.put(key, plan)

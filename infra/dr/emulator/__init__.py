@@ -20,7 +20,7 @@ from infra.dr.emulator.dns import DnsServer, HealthChecker, install_status_api
 from infra.dr.emulator.kube import KubeEmulator, install_endpoint_hook, seed_object
 from infra.dr.emulator.outage import OutageSwitch, RegionOutage
 
-DR_SERVICES = ("rds", "elasticache", "eks", "route53", "dynamodb", "cloudwatch", "s3")
+DR_SERVICES = ("rds", "elasticache", "eks", "route53", "dynamodb", "cloudwatch", "s3", "ssm")
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 

@@ -95,7 +95,6 @@ def status(directory: Path) -> dict[str, Any] | None:
 def start(root: Path, directory: Path, plans: dict | None = None, timeout: float = 30.0) -> tuple[dict, bool]:
     """Start (or find) the emulator; seed it from the offline plans. Returns (state, started_now)."""
     from infra.dr.emulator.seed import seed
-    from infra.dr.reconcile import LocalKnob
 
     running = status(directory)
     if running is not None:
@@ -141,7 +140,6 @@ def start(root: Path, directory: Path, plans: dict | None = None, timeout: float
         _terminate(proc.pid)
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    knob = LocalKnob(root, sorted(plans), fleet.primary, primary=fleet.primary, directory=directory / "stacks")
     state = {
         "pid": proc.pid,
         "port": port,
@@ -151,7 +149,6 @@ def start(root: Path, directory: Path, plans: dict | None = None, timeout: float
         "root": str(root),
         "primary": fleet.primary,
         "stacks": sorted(plans),
-        "stacksDir": str(knob.dir),
         "outputs": outputs,
     }
     (directory / STATE_FILE).write_text(json.dumps(state, indent=2, default=str) + "\n")

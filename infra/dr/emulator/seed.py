@@ -21,6 +21,7 @@ HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 RECORD = "aws:route53/record:Record"
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 GLOBAL_DATASTORE = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+PARAMETER = "aws:ssm/parameter:Parameter"
 
 
 def _camel_to_pascal(inputs: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -123,6 +124,13 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
             )
+        # The active-region parameter, as the stack created it (the value it was planned with)
+        name = out.get("activeRegionParameterName")
+        declared = [r.inputs for r in plan.of_type(PARAMETER) if r.inputs.get("name") == name]
+        if name and declared:
+            emu.client("ssm", region).put_parameter(
+                Name=name, Type="String", Value=declared[0].get("insecureValue", out.get("writerRegion", primary))
+            )
         # Route 53 health check + api-origin record of this region
         if zone_id:
             r53 = emu.client("route53", "us-east-1")
@@ -202,6 +210,13 @@ def snapshot(emu, outputs: dict[str, dict[str, Any]], primary: str) -> dict[str,
             {k: v for k, v in c.items() if k != "LatestRestorableTime"}
             for c in emu.client("rds", region).describe_db_clusters()["DBClusters"]
         ]
+        if out.get("activeRegionParameterName"):
+            state[f"{stack}/activeRegion"] = [
+                {k: v for k, v in p.items() if k in ("Name", "Value", "Version")}
+                for p in emu.client("ssm", region).get_parameters(Names=[out["activeRegionParameterName"]])[
+                    "Parameters"
+                ]
+            ]
         state[f"{stack}/lock"] = (
             emu.client("dynamodb", region).scan(TableName=out["drLockTableName"])["Items"]
             if out.get("drLockTableName")
