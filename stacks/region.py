@@ -20,6 +20,7 @@ from stacks.edge import build_edge
 from stacks.network import build_network
 from stacks.observability import build_observability
 from stacks.origin import build_origin_lock
+from stacks.protection import register_protection
 from stacks.region_switch import build_region_switch
 from stacks.traffic import build_traffic
 from stacks.workloads import build_workloads
@@ -27,6 +28,7 @@ from stacks.workloads import build_workloads
 
 def build_region_stack(cfg: StackConfig, stack: str) -> RegionContext:
     """Build every tier of one region stack and export what other stacks and the DR programs read."""
+    register_protection(cfg.protection)  # before any resource: protect/retainOnDelete by type
     ctx = RegionContext.create(cfg, stack)
     pulumi.export("region", cfg.region)
     pulumi.export("role", cfg.role)

@@ -17,6 +17,7 @@ from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
 from infra.config.network import NetworkConfig
 from infra.config.observability import ObservabilityConfig
+from infra.config.protection import ProtectionConfig
 from infra.config.regions import AWS_REGIONS
 from infra.config.shared import CostTagsConfig, NamingConfig, Role
 from infra.config.traffic import TrafficConfig
@@ -73,6 +74,7 @@ class StackConfig(ConfigModel):
         description="Where CI previews and deploys this stack (runner) and the CI roles' EKS access; required by "
         "`infra check` (docs/ci.md).",
     )
+    protection: ProtectionConfig = Field(default_factory=ProtectionConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="before")
     @classmethod

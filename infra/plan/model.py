@@ -20,6 +20,8 @@ class PlannedResource:
     provider: str | None
     inputs: dict[str, Any]
     dependencies: list[str]
+    # Resource options the engine receives: protect, retainOnDelete, ignoreChanges, deleteBeforeReplace.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +33,7 @@ class PlannedResource:
             "provider": self.provider,
             "inputs": self.inputs,
             "dependencies": self.dependencies,
+            "options": self.options,
         }
 
 

@@ -109,12 +109,25 @@ class RecordingMonitor(MockMonitor):
             provider=(request.provider.rsplit("::", 1)[0] if request.provider else None),
             inputs=clean(json_format.MessageToDict(struct)),
             dependencies=sorted(set(request.dependencies)),
+            options=_options(request),
         )
         with self._lock:
             self.records.append(record)
             count = len(self.records)
         if self._on_record is not None:
             self._on_record(count)
+
+
+def _options(request) -> dict[str, Any]:
+    """The lifecycle options of a registration (ReadResource requests carry none)."""
+    if not hasattr(request, "retainOnDelete"):
+        return {"protect": False, "retainOnDelete": False, "ignoreChanges": [], "deleteBeforeReplace": False}
+    return {
+        "protect": bool(request.protect),
+        "retainOnDelete": bool(request.retainOnDelete),
+        "ignoreChanges": sorted(request.ignoreChanges),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+    }
 
 
 def clean(value: Any) -> Any:
