@@ -73,7 +73,7 @@ class AuroraRegionalCluster(PlatformComponent):
 
     Outputs: `cluster_identifier`, `cluster_arn`, `cluster_resource_id` (IAM database auth), `endpoint`,
     `reader_endpoint`, `global_cluster_identifier`, `security_group_id`, `master_secret_name` and (owner stack)
-    `secret_arn`. The master password never leaves Secrets Manager and the state: it is not an output.
+    `secret_arn`, `global_writer_endpoint`. The master password never leaves Secrets Manager and the state: it is not an output.
     """
 
     def __init__(self, name: str, args: AuroraArgs, opts: pulumi.ResourceOptions | None = None):
@@ -94,6 +94,7 @@ class AuroraRegionalCluster(PlatformComponent):
         )
         self.kms_key_arn = key.arn
 
+        self.global_writer_endpoint = None
         self.master_username: pulumi.Output[str] | None = None
         self.master_password: pulumi.Output[str] | None = None
         self.secret_arn: pulumi.Output[str] | None = None
@@ -111,6 +112,8 @@ class AuroraRegionalCluster(PlatformComponent):
                 opts=self.child(ignore_changes=["engineVersion"]),
             )
             global_id: Input = self.global_cluster.id
+            # Follows the writer across switchover and failover (the applications' write endpoint).
+            self.global_writer_endpoint: pulumi.Output[str] | None = self.global_cluster.endpoint
             # RDS rejects '/', '"', '@' and spaces in master passwords.
             password = random.RandomPassword(
                 self.cname("master-password"),

@@ -32,6 +32,7 @@ class Data:
     aurora_endpoint: pulumi.Output[str]
     aurora_reader_endpoint: pulumi.Output[str]
     aurora_master_secret_name: str
+    aurora_global_writer_endpoint: pulumi.Output[str]  # the GlobalCluster's: follows the writer Region
     redis_replication_group_id: pulumi.Output[str]
     redis_replication_group_arn: pulumi.Output[str]
     redis_configuration_endpoint: pulumi.Output[str]
@@ -144,6 +145,9 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
         aurora_endpoint=aurora.endpoint,
         aurora_reader_endpoint=aurora.reader_endpoint,
         aurora_master_secret_name=master_secret_name(ctx),
+        aurora_global_writer_endpoint=(
+            aurora.global_writer_endpoint if primary else ctx.from_primary("auroraGlobalWriterEndpoint")
+        ),
         redis_replication_group_id=redis.replication_group_id,
         redis_replication_group_arn=redis.replication_group_arn,
         redis_configuration_endpoint=redis.configuration_endpoint,
@@ -159,6 +163,7 @@ def _export(ctx: RegionContext, data: Data) -> None:
     pulumi.export("auroraClusterArn", data.aurora_cluster_arn)
     pulumi.export("auroraEndpoint", data.aurora_endpoint)
     pulumi.export("auroraReaderEndpoint", data.aurora_reader_endpoint)
+    pulumi.export("auroraGlobalWriterEndpoint", data.aurora_global_writer_endpoint)
     pulumi.export("redisReplicationGroupId", data.redis_replication_group_id)
     pulumi.export("redisConfigurationEndpoint", data.redis_configuration_endpoint)
     pulumi.export("redisUserGroupId", data.redis.user_group_id)

@@ -39,10 +39,12 @@ class Workloads:
 def data_settings(data: Data) -> dict[str, Any]:
     """ConfigMap entries from the data tier: endpoints, ports, and how to authenticate. No credentials at all.
 
-    Applications connect to this region's endpoints; the writer endpoint only accepts writes in the writer region
-    (Aurora global write forwarding is off), which is why `WRITER_REGION` is in the ConfigMap too. Both stores use
-    IAM authentication: the service signs a 15-minute token with its Pod Identity credentials for every new
-    connection (`DB_AUTH=iam`, `REDIS_AUTH=iam`).
+    Writes go to `AURORA_GLOBAL_WRITER_ENDPOINT`, the global database's writer endpoint: AWS repoints it at the
+    writer after a switchover or failover, so no configuration changes when the writer moves. Reads go to this
+    Region's `AURORA_READER_ENDPOINT`. `AURORA_WRITER_ENDPOINT` is this Region's cluster endpoint (writable only
+    while this Region holds the writer; Aurora global write forwarding is off). Redis has no global endpoint: see
+    docs/data-tier.md ("Following the writer"). Both stores use IAM authentication: the service signs a 15-minute
+    token with its Pod Identity credentials for every new connection (`DB_AUTH=iam`, `REDIS_AUTH=iam`).
     """
     return {
         "AURORA_PORT": str(AURORA_PORT),
@@ -52,6 +54,7 @@ def data_settings(data: Data) -> dict[str, Any]:
         "DB_SSLMODE": "verify-full",
         "DB_NAME": "postgres",
         "REDIS_AUTH": "iam",
+        "AURORA_GLOBAL_WRITER_ENDPOINT": data.aurora_global_writer_endpoint,
         "AURORA_WRITER_ENDPOINT": data.aurora_endpoint,
         "AURORA_READER_ENDPOINT": data.aurora_reader_endpoint,
         "REDIS_CONFIGURATION_ENDPOINT": data.redis_configuration_endpoint,

@@ -239,6 +239,23 @@ def test_outputs_for_secondaries_and_the_dr_programs(primary_plan, secondary_pla
     assert "auroraGlobalClusterIdentifier" not in secondary_plan.outputs
 
 
+def test_workloads_get_the_global_writer_endpoint_that_follows_the_writer(plans, flipped_plans):
+    """Issue 13 item 3: every stack's workloads write through the GlobalCluster's writer endpoint (the same in every
+    Region, repointed by AWS on switchover/failover), so nothing changes in their config when the writer moves."""
+    global_cluster = plans["us-east-1"].one("aws:rds/globalCluster:GlobalCluster")
+    endpoint = plans["us-east-1"].outputs["auroraGlobalWriterEndpoint"]
+    assert endpoint.startswith(global_cluster.inputs["globalClusterIdentifier"] + ".global-")
+    assert endpoint.endswith(".global.rds.amazonaws.com")
+    for stack in plans:
+        assert plans[stack].outputs["auroraGlobalWriterEndpoint"] == endpoint
+        for after in (plans, flipped_plans):
+            maps = [r for r in after[stack].of_type(CONFIGMAP) if "AURORA_WRITER_ENDPOINT" in r.inputs.get("data", {})]
+            assert maps and all(m.inputs["data"]["AURORA_GLOBAL_WRITER_ENDPOINT"] == endpoint for m in maps)
+            # and this Region's reader endpoint for reads
+            assert all(m.inputs["data"]["AURORA_READER_ENDPOINT"] == after[stack].outputs["auroraReaderEndpoint"]
+                       for m in maps)  # fmt: skip
+
+
 def test_workloads_receive_endpoints_and_no_credentials(plan):
     configmaps = [r for r in plan.of_type(CONFIGMAP) if "AURORA_WRITER_ENDPOINT" in r.inputs.get("data", {})]
     assert configmaps, "no workload ConfigMap carries the data-tier endpoints"
@@ -254,9 +271,13 @@ def test_workloads_receive_endpoints_and_no_credentials(plan):
 
 
 def test_data_settings_are_endpoints_only():
-    handle = SimpleNamespace(aurora_endpoint="w", aurora_reader_endpoint="r", redis_configuration_endpoint="c")
+    handle = SimpleNamespace(
+        aurora_endpoint="w", aurora_reader_endpoint="r", redis_configuration_endpoint="c",
+        aurora_global_writer_endpoint="g",
+    )  # fmt: skip
     config = data_settings(handle)  # type: ignore[arg-type]
     assert (config["AURORA_WRITER_ENDPOINT"], config["AURORA_READER_ENDPOINT"]) == ("w", "r")
+    assert config["AURORA_GLOBAL_WRITER_ENDPOINT"] == "g"
     assert config["REDIS_CONFIGURATION_ENDPOINT"] == "c" and config["REDIS_TLS"] == "true"
     assert not {"DB_USERNAME", "DB_PASSWORD", "REDIS_AUTH_TOKEN"} & set(config)
 

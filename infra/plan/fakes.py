@@ -145,6 +145,9 @@ COMPUTED: dict[str, Synth] = {
     "aws:rds/globalCluster:GlobalCluster": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:rds::{ACCOUNT_ID}:global-cluster:{pid}",
         "globalClusterResourceId": "cluster-" + digest("global", name, length=26).upper(),
+        # The global writer endpoint: `<global cluster id>.global-<random>.global.rds.amazonaws.com` (AWS docs,
+        # aurora-global-database-connecting.html).
+        "endpoint": f"{pid}.global-{digest('global-endpoint', name, length=10)}.global.rds.amazonaws.com",
     },
     "aws:rds/clusterParameterGroup:ClusterParameterGroup": lambda name, pid, inputs, region: {
         "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:cluster-pg:{pid}"
