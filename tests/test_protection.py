@@ -36,7 +36,7 @@ def test_every_data_bearing_resource_is_protected_and_nothing_else(plans):
         expected = {(r.type, r.name) for r in plan.resources if r.type in PROTECTED_TYPES}
         assert protected == expected
         seen |= {typ for typ, _ in protected}
-    assert REQUIRED_TYPES <= seen, f"not protected anywhere: {sorted(REQUIRED_TYPES - seen)}"
+    assert seen >= REQUIRED_TYPES, f"not protected anywhere: {sorted(REQUIRED_TYPES - seen)}"
 
 
 def test_the_protected_set_of_each_stack(plans):
