@@ -58,6 +58,11 @@ class AuroraArgs(ComponentArgs):
     min_readers: int = Field(2, description="Reader auto scaling minimum.")
     max_readers: int = Field(5, description="Reader auto scaling maximum.")
     target_cpu_percent: int = Field(70, description="Reader auto scaling CPU target.")
+    reader_auto_scaling: bool = Field(
+        True,
+        description="Register reader auto scaling. Only for the cluster that holds the writer: AWS requires a "
+        "primary (writer) instance, and the replicas it adds get the writer's instance class.",
+    )
 
     @model_validator(mode="after")
     def _role_inputs(self) -> AuroraArgs:
@@ -256,34 +261,35 @@ class AuroraRegionalCluster(PlatformComponent):
                 tags=self.tagged(tags, f"{identifier}-{index}"),
                 opts=self.child(ignore_changes=["engineVersion"]),
             )
-        target = aws.appautoscaling.Target(
-            self.cname("readers-target"),
-            region=region,
-            service_namespace="rds",
-            scalable_dimension="rds:cluster:ReadReplicaCount",
-            resource_id=self.cluster.id.apply(lambda cid: f"cluster:{cid}"),
-            min_capacity=args.min_readers,
-            max_capacity=args.max_readers,
-            tags=self.tagged(tags, f"{identifier}-readers"),
-            opts=self.child(),
-        )
-        aws.appautoscaling.Policy(
-            self.cname("readers-cpu"),
-            region=region,
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                target_value=args.target_cpu_percent,
-                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                    predefined_metric_type="RDSReaderAverageCPUUtilization"
+        if args.reader_auto_scaling:  # the writer's cluster only (see AuroraArgs.reader_auto_scaling)
+            target = aws.appautoscaling.Target(
+                self.cname("readers-target"),
+                region=region,
+                service_namespace="rds",
+                scalable_dimension="rds:cluster:ReadReplicaCount",
+                resource_id=self.cluster.id.apply(lambda cid: f"cluster:{cid}"),
+                min_capacity=args.min_readers,
+                max_capacity=args.max_readers,
+                tags=self.tagged(tags, f"{identifier}-readers"),
+                opts=self.child(),
+            )
+            aws.appautoscaling.Policy(
+                self.cname("readers-cpu"),
+                region=region,
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=args.target_cpu_percent,
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="RDSReaderAverageCPUUtilization"
+                    ),
+                    scale_in_cooldown=900,
+                    scale_out_cooldown=300,
                 ),
-                scale_in_cooldown=900,
-                scale_out_cooldown=300,
-            ),
-            opts=self.child(),
-        )
+                opts=self.child(),
+            )
         self.cluster_identifier = self.cluster.cluster_identifier
         self.cluster_arn = self.cluster.arn
         self.cluster_resource_id = self.cluster.cluster_resource_id

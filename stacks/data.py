@@ -103,6 +103,8 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
             min_readers=a.reader_scaling.min_readers,
             max_readers=a.reader_scaling.max_readers,
             target_cpu_percent=a.reader_scaling.target_cpu_percent,
+            # A global secondary has no writer: AWS auto scaling needs one (docs/data-tier.md). Follows the knob.
+            reader_auto_scaling=ctx.is_writer,
         ),
         opts=ctx.opts(),
     )

@@ -31,6 +31,8 @@ BAD = [
     ("eu-west-1", _set("aurora.readers", 0), SECONDARY, "platform:data.aurora.readers", "greater than or equal to 1"),
     ("us-east-1", _set("aurora.readerScaling.minReaders", 6), PRIMARY, "platform:data.aurora.readerScaling",
      "above maxReaders"),
+    ("eu-west-1", _set("aurora.readerScaling.minReaders", 3), SECONDARY, "platform:data.aurora",
+     "replica(s) of the writer's class"),
     ("us-east-1", _set("aurora.monitoringInterval", 0), PRIMARY, "platform:data.aurora.monitoringInterval", "15"),
     ("us-east-1", _set("redis.nodeType", "cache.t4g.medium"), PRIMARY, "platform:data.redis",
      "Global Datastore supports only"),

@@ -139,10 +139,14 @@ def test_security_groups_admit_only_the_eks_nodes(plan, name, port):
     assert sg["vpcId"] == plan.outputs["vpcId"]
 
 
-def test_reader_auto_scaling_from_config(plan):
+def test_reader_auto_scaling_only_on_the_writers_cluster(plans, flipped_plans):
+    """Issue 13 item 6(b): a global secondary has no writer, which AWS auto scaling requires; it moves with the
+    active-region knob (after a drill the next deploy registers it on the new writer's cluster)."""
+    assert plans["eu-west-1"].of_type(TARGET) == [] and plans["eu-west-1"].of_type(POLICY) == []
+    assert flipped_plans["us-east-1"].of_type(TARGET) == [] and len(flipped_plans["eu-west-1"].of_type(TARGET)) == 1
+    plan = plans["us-east-1"]
     target = plan.one(TARGET, "aurora-readers-target").inputs
-    expected_min = 2 if plan.stack == "us-east-1" else 1
-    assert (target["minCapacity"], target["maxCapacity"]) == (expected_min, 5)
+    assert (target["minCapacity"], target["maxCapacity"]) == (2, 5)
     assert target["scalableDimension"] == "rds:cluster:ReadReplicaCount"
     assert target["resourceId"] == f"cluster:{plan.one(CLUSTER).inputs['clusterIdentifier']}"
     policy = plan.one(POLICY, "aurora-readers-cpu").inputs

@@ -136,6 +136,18 @@ class AuroraConfig(ConfigModel):
             raise ValueError("Aurora keeps automated backups 1 to 35 days")
         return value
 
+    @model_validator(mode="after")
+    def _scaling_minimum_within_readers(self) -> AuroraConfig:
+        # Auto scaling adds replicas of the WRITER's class to reach its minimum: keep the minimum within the
+        # configured readers so the steady state runs readerInstanceClass (docs/data-tier.md).
+        if self.reader_scaling.min_readers > self.readers:
+            raise ValueError(
+                f"readerScaling.minReaders {self.reader_scaling.min_readers} is above readers {self.readers}: auto "
+                f"scaling would add {self.reader_scaling.min_readers - self.readers} replica(s) of the writer's class "
+                f"({self.writer_instance_class}); raise readers or lower minReaders"
+            )
+        return self
+
 
 class RedisConfig(ConfigModel):
     """ElastiCache for Redis OSS, cluster mode enabled, joined to a Global Datastore."""
