@@ -11,13 +11,13 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.datastore import client_only_security_group
 from components.kms import KmsKey, KmsKeyArgs
+from components.redis_member import MEMBER_INHERITED, member_arguments
 from components.redis_rbac import RedisUser, redis_user_group
 
 PORT = 6379
 # A Global Datastore member inherits these from the global group, and a failover moves the primary; changing them
 # from IaC would either be rejected by AWS or replace the group.
-MEMBER_IGNORE = ["engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName",
-                 "atRestEncryptionEnabled", "transitEncryptionEnabled", "globalReplicationGroupId"]  # fmt: skip
+MEMBER_IGNORE = [*MEMBER_INHERITED, "globalReplicationGroupId"]
 
 
 class RedisArgs(ComponentArgs):
@@ -151,11 +151,12 @@ class RedisCluster(PlatformComponent):
                 opts=self.child(ignore_changes=["globalReplicationGroupId"]),
             )
         else:
-            # A member inherits engine, node type, shards, parameters and encryption from the Global Datastore.
+            # A member inherits engine, node type, shards, parameters, encryption and Multi-AZ/failover from the
+            # Global Datastore: it sends only what components/redis_member.py allows (with the sources).
             self.group = aws.elasticache.ReplicationGroup(
                 self.cname("group"),
                 global_replication_group_id=args.global_replication_group_id,
-                **common,
+                **member_arguments(common),
                 opts=self.child(ignore_changes=MEMBER_IGNORE),
             )
         self.global_replication_group_id: pulumi.Output[str] | None = (

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from components.redis_member import MEMBER_ARGUMENTS, MEMBER_INHERITED
 from infra.dr.reconcile import DATA_TYPES, replacements
 from infra.plan.model import Plan
 from infra.tags import BACKUP_TIER_KEY
@@ -195,13 +196,23 @@ def test_primary_owns_the_global_datastore_and_secondary_joins_it(primary_plan, 
     member = secondary_plan.one(RG).inputs
     assert member["globalReplicationGroupId"] == primary_plan.outputs["redisGlobalReplicationGroupId"]
     assert member["globalReplicationGroupId"].endswith(grg["globalReplicationGroupIdSuffix"])
-    # a member inherits these from the Global Datastore: setting them is rejected by ElastiCache
-    assert {"engine", "engineVersion", "nodeType", "numNodeGroups", "parameterGroupName"}.isdisjoint(member)
     assert secondary_plan.of_type(CACHE_PARAMS) == []
     assert "authToken" not in member and member["userGroupIds"] == [secondary_plan.outputs["redisUserGroupId"]]
-    assert member["multiAzEnabled"] and member["automaticFailoverEnabled"]
     assert member["replicasPerNodeGroup"] == 2
     assert member["kmsKeyId"].startswith("arn:aws:kms:eu-west-1:")
+
+
+def test_global_datastore_member_sends_only_the_documented_arguments(primary_plan, secondary_plan):
+    """Issue 13 item 6(a): the member's argument set is exactly the allow-list kept as data with its sources
+    (components/redis_member.py); everything the Global Datastore owns is absent and ignored after creation."""
+    member = secondary_plan.one(RG)
+    assert set(member.inputs) == set(MEMBER_ARGUMENTS), set(member.inputs) ^ set(MEMBER_ARGUMENTS)
+    assert set(MEMBER_INHERITED).isdisjoint(member.inputs)
+    assert set(MEMBER_INHERITED) <= set(member.options["ignoreChanges"])
+    assert all(MEMBER_ARGUMENTS[k] and k not in MEMBER_INHERITED for k in MEMBER_ARGUMENTS)
+    # the primary still sets what the members inherit
+    owner = primary_plan.one(RG).inputs
+    assert owner["multiAzEnabled"] and owner["automaticFailoverEnabled"] and owner["nodeType"]
 
 
 def test_redis_subnets_and_slow_log(plan):
