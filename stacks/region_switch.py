@@ -28,7 +28,7 @@ from stacks.context import RegionContext
 
 def active_region_parameter(ctx: RegionContext) -> str:
     """The active-Region knob's SSM parameter name (same in every Region; the state tier owns the parameter)."""
-    return f"/{ctx.cfg.naming.prefix}/{ctx.cfg.environment}/dr/active-region"
+    return ctx.active.parameter_name
 
 
 def _eks_arn(region: str, account: Any, cluster_name: Any) -> pulumi.Output[str]:
