@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 
 from components.base import Input
+from components.metrics_catalogue import require_documented
 
 # ElastiCache names the nodes of a cluster-mode-enabled group `<group id>-<shard:04d>-<node:03d>`.
 MAX_METRICS_PER_ALARM = 10  # CloudWatch metric math alarms take at most 10 metrics
@@ -33,6 +34,34 @@ class Metric:
     name: str
     stat: str
     dimensions: dict[str, Input] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_documented(self.namespace, self.name, set(self.dimensions))  # a set AWS publishes, or no alarm
+
+
+@dataclass(frozen=True)
+class InsightsQuery:
+    """A CloudWatch Metrics Insights query without SCHEMA: it matches the metric under every dimension set AWS
+    publishes it with, filtered on `where` (used where the published set is not documented per metric, or varies
+    with the writer Region, e.g. `SourceRegion`)."""
+
+    namespace: str
+    name: str
+    function: str  # MAX, SUM, AVG, MIN, COUNT
+    where: dict[str, Input] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_documented(self.namespace, self.name, set(self.where), exact=False)
+
+    def sql(self) -> pulumi.Output[str]:
+        keys = sorted(self.where)
+
+        def render(values: list[str]) -> str:
+            clause = " AND ".join(f"{k} = '{v}'" for k, v in zip(keys, values, strict=True))
+            select = f'SELECT {self.function}({self.name}) FROM "{self.namespace}"'
+            return f"{select} WHERE {clause}" if clause else select
+
+        return pulumi.Output.all(*[self.where[k] for k in keys]).apply(render)
 
 
 @dataclass(frozen=True)
@@ -48,6 +77,7 @@ class AlarmSpec:
     metric: Metric | None = None
     metrics: tuple[Metric, ...] = ()
     expression: str | None = None
+    query: InsightsQuery | None = None
     region: str | None = None  # another Region than the stack's (Route 53 metrics live in us-east-1)
 
     @property
@@ -69,19 +99,30 @@ def aurora_alarms(
     dims = {"DBClusterIdentifier": cluster_id}
     specs: list[AlarmSpec] = []
     if global_database:
-        # Published by a SECONDARY cluster of the global database (ms behind the writer Region). The writer's
-        # cluster publishes nothing, hence notBreaching; every stack has the alarm because the writer moves.
-        specs.append(
+        # Published by a SECONDARY cluster of the global database (ms behind the writer Region), reported with a
+        # SourceRegion dimension (the writer's Region): a Metrics Insights query on DBClusterIdentifier matches it
+        # whichever Region writes. The writer's cluster publishes nothing, hence notBreaching; every stack has the
+        # alarms because the writer moves. RPO lag (Aurora PostgreSQL) is the data a failover would lose now.
+        specs += [
             AlarmSpec(
-                "aurora-replication-lag",
+                "aurora-rpo-lag",
                 "critical",
-                f"Aurora global replication lag above the RPO budget ({rpo_seconds} s): a failover now loses more.",
+                f"Aurora global RPO lag above the RPO budget ({rpo_seconds} s): a failover now loses more.",
                 rpo_seconds * 1000,
                 "GreaterThanThreshold",
                 "notBreaching",
-                metric=Metric("AWS/RDS", "AuroraGlobalDBReplicationLag", "Maximum", dims),
-            )
-        )
+                query=InsightsQuery("AWS/RDS", "AuroraGlobalDBRPOLag", "MAX", dims),
+            ),
+            AlarmSpec(
+                "aurora-replication-lag",
+                "high",
+                f"Aurora global replication lag above {rpo_seconds} s: a planned switchover would wait.",
+                rpo_seconds * 1000,
+                "GreaterThanThreshold",
+                "notBreaching",
+                query=InsightsQuery("AWS/RDS", "AuroraGlobalDBReplicationLag", "MAX", dims),
+            ),
+        ]
     specs += [
         AlarmSpec(
             "aurora-cpu",
@@ -291,8 +332,10 @@ def route53_alarm(health_check_id: Input, region_name: str, metrics_region: str)
 
 
 def backup_alarms(vault_name: Input | None = None) -> list[AlarmSpec]:
-    """Failed AWS Backup backup / copy jobs in this Region (all vaults, or one vault when named)."""
-    dims: dict[str, Any] = {} if vault_name is None else {"BackupVaultName": vault_name}
+    """Failed AWS Backup backup / copy jobs in this Region (all vaults, or one vault when named). AWS Backup
+    publishes job counts per ResourceType / BackupVaultName, not as one account-wide series: a Metrics Insights SUM
+    without SCHEMA adds up whichever sets exist (a double count across sets is harmless for "> 0 failures")."""
+    where: dict[str, Any] = {} if vault_name is None else {"BackupVaultName": vault_name}
     return [
         AlarmSpec(
             "backup-jobs-failed",
@@ -301,7 +344,7 @@ def backup_alarms(vault_name: Input | None = None) -> list[AlarmSpec]:
             0,
             "GreaterThanThreshold",
             "notBreaching",
-            metric=Metric("AWS/Backup", "NumberOfBackupJobsFailed", "Sum", dims),
+            query=InsightsQuery("AWS/Backup", "NumberOfBackupJobsFailed", "SUM", where),
         ),
         AlarmSpec(
             "backup-copy-jobs-failed",
@@ -310,7 +353,7 @@ def backup_alarms(vault_name: Input | None = None) -> list[AlarmSpec]:
             0,
             "GreaterThanThreshold",
             "notBreaching",
-            metric=Metric("AWS/Backup", "NumberOfCopyJobsFailed", "Sum", dims),
+            query=InsightsQuery("AWS/Backup", "NumberOfCopyJobsFailed", "SUM", where),
         ),
     ]
 

@@ -254,7 +254,13 @@ class Observability(PlatformComponent):
         topic = topic or self.topics[spec.tier]
         alarm_name = f"{args.name_prefix}-{spec.key}"
         metric_args: dict[str, Any] = {}
-        if spec.is_math:
+        if spec.query is not None:
+            metric_args["metric_queries"] = [
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="q1", expression=spec.query.sql(), period=tier.period_seconds, label=spec.key, return_data=True
+                )
+            ]
+        elif spec.is_math:
             queries = [
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id=f"m{i}",
@@ -396,7 +402,14 @@ def dashboard(args: ObservabilityArgs, values: dict[str, Any]) -> dict[str, Any]
         graph(
             "Aurora global replication lag (ms)",
             [
-                ["AWS/RDS", "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", cluster, {"stat": "Maximum"}],
+                [
+                    {
+                        "expression": 'SELECT MAX(AuroraGlobalDBReplicationLag) FROM "AWS/RDS" '
+                        f"WHERE DBClusterIdentifier = '{cluster}'",
+                        "label": "replication lag",
+                        "id": "lag",
+                    }
+                ],
             ],
             y,
             x=12,

@@ -301,6 +301,19 @@ def test_refuses_planned_when_lag_above_budget(env):
     assert result.exit_code == 1
 
 
+def test_planned_refuses_without_lag_datapoints_unless_told(env):
+    """Issue 13 item 7: no datapoint is not 'lag 0': refuse (exit 3), or go on with --ignore-missing-metrics."""
+    env.emu.reset(("cloudwatch",))  # the secondary publishes nothing
+    result = env.drill("planned")
+    assert result.exit_code == 3, result.report
+    assert "no AuroraGlobalDBReplicationLag datapoint" in result.report["error"]
+    assert "--ignore-missing-metrics" in result.report["error"]
+    assert_on(env, PRIMARY)
+    result = env.drill("planned", ignore_missing_metrics=True)
+    assert result.exit_code == 0, result.report["error"]
+    assert_on(env, SECONDARY)
+
+
 def test_refuses_missing_outputs(env):
     del env.outputs[SECONDARY]["auroraClusterArn"]
     result = env.drill("planned")

@@ -14,7 +14,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ACCOUNT = "111122223333"
 # Which tier each alarm belongs to (the contract documented in docs/observability-and-cost.md).
 EXPECTED_TIERS = {
-    "aurora-replication-lag": "critical",
+    "aurora-rpo-lag": "critical",
+    "aurora-replication-lag": "high",
     "alb-5xx-rate": "critical",
     "alb-no-healthy-targets": "critical",
     "route53-health": "critical",
@@ -128,8 +129,8 @@ def test_every_alarm_notifies_its_tier_topic_with_actions_enabled(plan):
 
 
 def test_tier_windows_come_from_the_tier_settings(plan):
-    lag = _alarm(plan, "aurora-replication-lag").inputs
-    assert (lag["period"], lag["evaluationPeriods"], lag["datapointsToAlarm"]) == (60, 3, 2)
+    lag = _alarm(plan, "aurora-rpo-lag").inputs  # a Metrics Insights alarm: the period is on the query
+    assert (lag["metricQueries"][0]["period"], lag["evaluationPeriods"], lag["datapointsToAlarm"]) == (60, 3, 2)
     cpu = _alarm(plan, "aurora-cpu").inputs
     assert (cpu["period"], cpu["evaluationPeriods"], cpu["datapointsToAlarm"]) == (300, 3, 3)
     capacity = _alarm(plan, "aurora-cpu-capacity").inputs
@@ -139,11 +140,15 @@ def test_tier_windows_come_from_the_tier_settings(plan):
     assert {q["metric"]["period"] for q in redis["metricQueries"] if "metric" in q} == {60}
 
 
-def test_aurora_replication_lag_alarm_is_the_rpo_budget_in_ms(plan):
-    inputs = _alarm(plan, "aurora-replication-lag").inputs
-    assert inputs["namespace"] == "AWS/RDS"
-    assert inputs["metricName"] == "AuroraGlobalDBReplicationLag"
-    assert inputs["dimensions"] == {"DBClusterIdentifier": "t-aurora"}
+def test_aurora_rpo_lag_alarm_is_the_rpo_budget_in_ms(plan):
+    inputs = _alarm(plan, "aurora-rpo-lag").inputs
+    # any dimension set AWS publishes it with (it adds SourceRegion = the writer's Region), for this cluster
+    [query] = inputs["metricQueries"]
+    assert (
+        query["expression"]
+        == "SELECT MAX(AuroraGlobalDBRPOLag) FROM \"AWS/RDS\" WHERE DBClusterIdentifier = 't-aurora'"
+    )
+    assert query["returnData"] is True and "metricName" not in inputs
     assert inputs["threshold"] == 60_000
     assert inputs["comparisonOperator"] == "GreaterThanThreshold"
     assert inputs["treatMissingData"] == "notBreaching"  # the writer's cluster publishes no lag

@@ -39,9 +39,11 @@ def test_each_stack_has_four_kms_encrypted_tier_topics_and_exports_them(plans):
 def test_replication_lag_alarm_watches_this_regions_cluster_at_the_rpo_budget(plans):
     for stack, plan in plans.items():
         cfg = load_fleet(REPO_ROOT).stacks[stack]
-        lag = _alarm(plan, "aurora-replication-lag")
-        assert lag["metricName"] == "AuroraGlobalDBReplicationLag"
-        assert lag["dimensions"] == {"DBClusterIdentifier": plan.outputs["auroraClusterIdentifier"]}
+        lag = _alarm(plan, "aurora-rpo-lag")
+        assert lag["metricQueries"][0]["expression"] == (
+            f'SELECT MAX(AuroraGlobalDBRPOLag) FROM "AWS/RDS" WHERE DBClusterIdentifier = '
+            f"'{plan.outputs['auroraClusterIdentifier']}'"
+        )
         assert lag["threshold"] == cfg.data.aurora.rpo_budget_seconds * 1000 == 60_000
         assert lag["alarmActions"] == [plan.outputs["alertTopicArns"]["critical"]]
 

@@ -35,6 +35,11 @@ def register(sub) -> None:
     p.add_argument("--local", action="store_true", help="run against the embedded AWS emulator (moto)")
     p.add_argument("--accept-data-loss", action="store_true", help="confirm an unplanned failover may lose writes")
     p.add_argument("--break-lock", action="store_true", help="remove a stale drill lock (after a crash) first")
+    p.add_argument(
+        "--ignore-missing-metrics",
+        action="store_true",
+        help="planned/failback: switch over even if the replication-lag metric has no datapoint (default: refuse)",
+    )
     p.add_argument("--reports-dir", type=Path, default=None, help="where reports go (default: reports/dr)")
     p.add_argument("--json", metavar="FILE", help="also write the report JSON to FILE")
     p.add_argument("--no-replan", action="store_true", help="--local: skip re-planning both stacks afterwards")
@@ -73,6 +78,7 @@ def settings_from(args, fleet) -> DrillSettings:
         execute=args.execute,
         accept_data_loss=args.accept_data_loss,
         break_lock=args.break_lock,
+        ignore_missing_metrics=args.ignore_missing_metrics,
         rto_seconds=dr.rto_seconds,
         rpo_seconds=dr.rpo_seconds,
         capacity_percent=dr.capacity_percent,

@@ -59,6 +59,7 @@ class DrillSettings:
     execute: bool = False
     accept_data_loss: bool = False
     break_lock: bool = False
+    ignore_missing_metrics: bool = False  # planned: go on without a replication-lag datapoint
     rto_seconds: int = 300
     rpo_seconds: int = 60
     capacity_percent: int = 100

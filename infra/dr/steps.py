@@ -50,22 +50,28 @@ class State:
         return rds.describe_db_clusters(DBClusterIdentifier=ident)["DBClusters"][0]
 
     def replication_lag_ms(self) -> float | None:
-        """Latest AuroraGlobalDBReplicationLag of the target cluster (CloudWatch, target Region)."""
+        """Latest AuroraGlobalDBReplicationLag of the target cluster (CloudWatch, target Region), or None if there
+        is no datapoint in the last 10 minutes.
+
+        AWS publishes it with a SourceRegion dimension besides DBClusterIdentifier (components/metrics_catalogue.py),
+        and GetMetricStatistics needs the exact set: list the published series of the cluster first, read each."""
         from datetime import UTC, datetime, timedelta
 
         cw = self.aws("cloudwatch", self.s.target)
+        cluster = {"Name": "DBClusterIdentifier", "Value": self.topo.region(self.s.target)["auroraClusterIdentifier"]}
+        series = cw.list_metrics(Namespace=LAG_METRIC[0], MetricName=LAG_METRIC[1], Dimensions=[cluster])["Metrics"]
         end = datetime.now(UTC) + timedelta(minutes=1)
-        points = cw.get_metric_statistics(
-            Namespace=LAG_METRIC[0],
-            MetricName=LAG_METRIC[1],
-            Dimensions=[
-                {"Name": "DBClusterIdentifier", "Value": self.topo.region(self.s.target)["auroraClusterIdentifier"]}
-            ],
-            StartTime=end - timedelta(minutes=10),
-            EndTime=end,
-            Period=60,
-            Statistics=["Maximum"],
-        )["Datapoints"]
+        points = []
+        for metric in series:
+            points += cw.get_metric_statistics(
+                Namespace=LAG_METRIC[0],
+                MetricName=LAG_METRIC[1],
+                Dimensions=metric["Dimensions"],
+                StartTime=end - timedelta(minutes=10),
+                EndTime=end,
+                Period=60,
+                Statistics=["Maximum"],
+            )["Datapoints"]
         if not points:
             return None
         return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
@@ -197,6 +203,13 @@ def build_steps(
         if planned and not st.target_is_writer():
             lag = st.replication_lag_ms()
             capacity["lagMs"] = lag
+            if lag is None and not s.ignore_missing_metrics:
+                raise Refusal(
+                    f"no AuroraGlobalDBReplicationLag datapoint for {dst} in the last 10 minutes: the lag is unknown, "
+                    "so the RPO budget cannot be checked. Check the secondary's replication and CloudWatch, or "
+                    "re-run with --ignore-missing-metrics to switch over anyway (the switchover still waits for "
+                    "catch-up)."
+                )
             if lag is not None and lag > s.rpo_seconds * 1000:
                 raise Refusal(
                     f"Aurora global replication lag to {dst} is {lag / 1000:g}s, above the RPO budget of "

@@ -256,11 +256,12 @@ def elasticache_auto_minor_upgrade(res: Resource):
     types=[REDIS_GROUP],
     enforcement="mandatory",
     controls=["ElastiCache.3"],
-    description="Redis replication groups have automatic failover (and Multi-AZ).",
+    description="Redis replication groups have automatic failover (and Multi-AZ; Global Datastore secondaries "
+    "inherit both from the primary).",
     reason="A node failure must not take sessions down (seed: 99.95% availability).",
 )
 def elasticache_automatic_failover(res: Resource):
-    if get(res.props, "automaticFailoverEnabled") is not True:
+    if _redis_primary_setting(res, "automaticFailoverEnabled"):
         yield "automaticFailoverEnabled is not true"
 
 

@@ -84,6 +84,36 @@ def _global_and_target(response: RDSResponse):
     return cluster, target
 
 
+def _publish_lag(members, writer, lag_ms: float = 150.0) -> None:
+    """AWS publishes AuroraGlobalDBReplicationLag for every secondary cluster, in its own Region, with the writer's
+    Region as SourceRegion: after a switch the old writer starts publishing it (the drill's next pre-check reads it)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core.utils import utcnow  # the backend compares naive UTC timestamps
+
+    from infra.dr.steps import LAG_METRIC
+
+    source = writer.db_cluster_arn.split(":")[3]
+    for member in members:
+        if member is writer:
+            continue
+        _, _, _, region, account, _, ident = member.db_cluster_arn.split(":", 6)
+        cloudwatch_backends[account][region].put_metric_data(
+            LAG_METRIC[0],
+            [
+                {
+                    "MetricName": LAG_METRIC[1],
+                    "Dimensions": [
+                        {"Name": "DBClusterIdentifier", "Value": ident},
+                        {"Name": "SourceRegion", "Value": source},
+                    ],
+                    "Timestamp": utcnow(),
+                    "Value": lag_ms,
+                    "Unit": "Milliseconds",
+                }
+            ],
+        )
+
+
 def _switch(response: RDSResponse, allow_data_loss: bool) -> ActionResult:
     with _lock:
         cluster, target = _global_and_target(response)
@@ -120,6 +150,7 @@ def _switch(response: RDSResponse, allow_data_loss: bool) -> ActionResult:
                     member.is_writer = member is target
                 cluster.status = "available"
                 cluster.failover_state = None
+                _publish_lag(cluster.members, target)
 
         _later(complete)
         return ActionResult({"GlobalCluster": cluster})

@@ -86,7 +86,11 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                     MetricData=[
                         {
                             "MetricName": LAG_METRIC[1],
-                            "Dimensions": [{"Name": "DBClusterIdentifier", "Value": out["auroraClusterIdentifier"]}],
+                            # as AWS publishes it: per secondary cluster AND the writer's (source) Region
+                            "Dimensions": [
+                                {"Name": "DBClusterIdentifier", "Value": out["auroraClusterIdentifier"]},
+                                {"Name": "SourceRegion", "Value": plans[primary].outputs.get("region", primary)},
+                            ],
                             "Timestamp": datetime.now(UTC),
                             "Value": lag_ms,
                             "Unit": "Milliseconds",
