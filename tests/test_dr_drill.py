@@ -760,13 +760,13 @@ class _OptionsMonitor(RecordingMonitor):
         return response
 
 
-def _replan(root: Path) -> dict[str, tuple[Plan, dict[str, list[str]]]]:
+def _replan(root: Path, observed=None) -> dict[str, tuple[Plan, dict[str, list[str]]]]:
     fleet = load_fleet(root)
     done: dict[str, tuple[Plan, dict[str, list[str]]]] = {}
     for stack in sorted(fleet.stacks, key=lambda s: not fleet.stacks[s].is_primary):
         cfg = fleet.stacks[stack]
         refs = {} if cfg.is_primary else {cfg.partner_stack: done[cfg.partner_stack][0].outputs}
-        monitor = _OptionsMonitor(PlatformMocks(refs))
+        monitor = _OptionsMonitor(PlatformMocks(refs, observed))
         plan = synthesize(stack, read_stack_file(root / f"Pulumi.{stack}.yaml"), refs, monitor=monitor)
         done[stack] = (plan, monitor.ignored)
     return done
@@ -779,7 +779,10 @@ def test_replanning_both_stacks_after_a_drill_keeps_the_target_capacity(env):
     result = env.drill("planned")
     assert result.exit_code == 0, result.report["error"]
     warmed = env.workloads(SECONDARY)
-    replanned = _replan(env.knob(SECONDARY).dir)
+    from infra.plan.observed import EndpointObserved
+
+    # a deploy from a clean clone of main: unedited stack files, the active Region from the emulator's SSM
+    replanned = _replan(fresh_copy(REPO_ROOT), EndpointObserved(env.emu.endpoint, CREDENTIALS))
     target, ignored = replanned[SECONDARY]
     assert target.outputs["writerRegion"] == SECONDARY
     hpas = {h.inputs["metadata"]["name"]: h.inputs["spec"] for h in target.of_type(HPA_TYPE)}
@@ -795,3 +798,18 @@ def test_replanning_both_stacks_after_a_drill_keeps_the_target_capacity(env):
     # the old primary now plans as the warm standby; nothing it deploys touches the target cluster
     source, _ = replanned[PRIMARY]
     assert source.outputs["computeCapacity"]["standby"] is True
+
+
+def test_active_region_check_refuses_a_stale_region_before_a_deploy(env):
+    """`python -m infra active-region`: the pre-deploy check for a Region the drill could not reach."""
+    from types import SimpleNamespace
+
+    from infra.dr.knob_check import active_region_command, active_region_values
+
+    args = SimpleNamespace(root=REPO_ROOT, endpoint=env.emu.endpoint)
+    assert active_region_command(args) == 0  # as deployed: every Region names the primary
+    name, _, _, _ = active_region_values(REPO_ROOT, env.emu.endpoint)
+    env.emu.client("ssm", SECONDARY).put_parameter(Name=name, Value=SECONDARY, Type="String", Overwrite=True)
+    _, values, unreachable, _ = active_region_values(REPO_ROOT, env.emu.endpoint)
+    assert values == {PRIMARY: PRIMARY, SECONDARY: SECONDARY} and unreachable == {}
+    assert active_region_command(args) == 3  # us-east-1 is stale: deploying it would claim the writer

@@ -19,6 +19,9 @@ EXIT_REFUSED = 3
 
 
 def register(sub) -> None:
+    from infra.dr.knob_check import register_check
+
+    register_check(sub)
     p = sub.add_parser(
         "drill",
         help="DR drill / failover: planned switchover, unplanned failover, failback (dry-run unless --execute)",
