@@ -73,6 +73,9 @@ def test_unplanned_failover_with_us_east_1_down_end_to_end(plans, tmp_path, caps
     report = json.loads(report_file.read_text())
     jsonschema.validate(report, json.loads(SCHEMA_PATH.read_text()))
     assert code == 0, out
+    # the active-region parameter could not be written in us-east-1: reported, and the operator is told to re-run
+    assert list(report["final"].pop("activeRegionKnobUnreachable")) == ["us-east-1"]
+    assert "active-region parameter not written in us-east-1" in out
     assert report["final"] == {
         "auroraWriterRegion": "eu-west-1",
         "redisPrimaryRegion": "eu-west-1",
