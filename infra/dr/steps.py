@@ -74,7 +74,8 @@ class State:
             )["Datapoints"]
         if not points:
             return None
-        return float(max(points, key=lambda p: p["Timestamp"])["Maximum"])
+        # the latest minute; the worst series in it (the lag may be published under more than one set)
+        return float(max(points, key=lambda p: (p["Timestamp"], p["Maximum"]))["Maximum"])
 
     # Redis ---------------------------------------------------------------------------------------------------
     def datastore(self) -> dict[str, Any]:

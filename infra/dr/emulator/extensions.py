@@ -325,7 +325,21 @@ def install() -> None:
 
     for name in ("put_item", "update_item", "delete_item"):
         setattr(DynamoHandler, name, _atomic(getattr(DynamoHandler, name)))
+    from moto.ssm.models import ParameterDict
+
+    ParameterDict.__deepcopy__ = _copy_parameter_dict  # Emulator.save/restore copies the SSM backend too
     _installed = True
+
+
+def _copy_parameter_dict(self, memo):
+    """moto's SSM ParameterDict is a defaultdict whose constructor takes (account, region): copy it field by field."""
+    import copy
+
+    new = type(self)(self.account_id, self.region_name)
+    new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+    for key, versions in self.items():
+        new[key] = copy.deepcopy(versions, memo)
+    return new
 
 
 __all__ = ["EXTENSIONS", "install", "rds_backends"]
