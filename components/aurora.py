@@ -78,7 +78,8 @@ class AuroraRegionalCluster(PlatformComponent):
 
     Outputs: `cluster_identifier`, `cluster_arn`, `cluster_resource_id` (IAM database auth), `endpoint`,
     `reader_endpoint`, `global_cluster_identifier`, `security_group_id`, `master_secret_name` and (owner stack)
-    `secret_arn`, `global_writer_endpoint`. The master password never leaves Secrets Manager and the state: it is not an output.
+    `secret_arn`, `global_writer_endpoint`. The master password never leaves Secrets Manager and the state: it is
+    not an output.
     """
 
     def __init__(self, name: str, args: AuroraArgs, opts: pulumi.ResourceOptions | None = None):

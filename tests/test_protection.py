@@ -45,8 +45,8 @@ def test_the_protected_set_of_each_stack(plans):
     for stack in ("us-east-1", "eu-west-1"):
         assert {"aurora-cluster", "aurora-instance-0", "redis-group", "aurora-key-key", "redis-key-key",
                 "backup-vault", "backup-copy-vault", "backup-vault-lock", "backup-copy-vault-lock",
-                "backup-kms-key", "backup-copy-kms-key", "redis-auth-secret"} <= set(names[stack]), stack  # fmt: skip
-    assert {"aurora-global", "redis-global", "zone-zone"} <= set(names["us-east-1"])
+                "backup-kms-key", "backup-copy-kms-key"} <= set(names[stack]), stack  # fmt: skip
+    assert {"aurora-global", "redis-global", "zone-zone", "aurora-master-secret"} <= set(names["us-east-1"])
     assert not {"aurora-global", "redis-global"} & set(names["eu-west-1"])  # global resources have one owner
 
 
