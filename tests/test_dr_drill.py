@@ -519,6 +519,7 @@ def test_knob_is_the_ssm_parameter_each_stack_creates_in_its_own_region(plans, e
 def test_plan_after_a_local_drill_from_a_fresh_copy_keeps_the_new_writer(env, plans):
     """Issue 13 item 2: a deploy from a clean clone of main after a drill keeps the writer-dependent settings in the
     new Region and replaces no data resource (the plan reads the emulator's SSM, as a deploy reads AWS's)."""
+    from components.traffic import FAILOVER_ACTIVE_WEIGHT
     from infra.plan.observed import EndpointObserved
     from infra.plan.runner import Planner
 
@@ -527,14 +528,15 @@ def test_plan_after_a_local_drill_from_a_fresh_copy_keeps_the_new_writer(env, pl
     after = {s: planner.plan(s) for s in (PRIMARY, SECONDARY)}
     primary, secondary = writer_facts(after[PRIMARY]), writer_facts(after[SECONDARY])
     assert primary["writerRegion"] == secondary["writerRegion"] == SECONDARY
-    assert (primary["route53"], secondary["route53"]) == ("SECONDARY", "PRIMARY")
+    # failover routing = weighted records, the active Region's weight FAILOVER_ACTIVE_WEIGHT, the others 0
+    assert (primary["route53"], secondary["route53"]) == (0, FAILOVER_ACTIVE_WEIGHT)
     assert primary["cloudfrontFailoverOrigin"] == "api-us-east-1.devtools.example.com"  # the standby is us-east-1
     assert secondary["deploymentReplicas"] > primary["deploymentReplicas"]  # full capacity in eu-west-1
     assert after[SECONDARY].outputs["activeRegionSource"] == "ssm"
     assert replacements(plans, after) == []
     # the same fresh copy against a state where no drill ran keeps the primary (the check can fail)
     untouched = {s: Planner(fresh_copy(REPO_ROOT)).plan(s) for s in (PRIMARY, SECONDARY)}
-    assert writer_facts(untouched[SECONDARY])["route53"] == "SECONDARY"
+    assert writer_facts(untouched[SECONDARY])["route53"] == 0
 
 
 def test_replanning_with_new_active_region_replaces_no_data_resource(plans, flipped_plans):
