@@ -21,6 +21,18 @@ _GDB_REPORTS = (
 _ELASTICACHE = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.HostLevel.html, CacheMetrics.Redis.html; dimensions: CacheMetrics.Dimensions.html"  # noqa: E501
 _ALB = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html"
 _ROUTE53 = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-check-status.html (us-east-1)"
+_EKS = (
+    "https://docs.aws.amazon.com/eks/latest/userguide/view-raw-metrics.html (EKS-vended control plane metrics in "
+    "AWS/EKS, dimension ClusterName, Kubernetes 1.28+)"
+)
+_CONTAINER_INSIGHTS = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html "
+    "(namespace_number_of_running_pods: Namespace + ClusterName, and ClusterName)"
+)
+_OWN_FILTER = (
+    "our own log metric filter (components/eks_logs.py): a metric filter without dimensions publishes exactly one "
+    "dimensionless series (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/MonitoringPolicyExamples.html)"
+)
 _BACKUP = (
     "https://docs.aws.amazon.com/aws-backup/latest/devguide/cloudwatch.html: job metrics per ResourceType and "
     "BackupVaultName (not re-read here; alarms query with Metrics Insights without SCHEMA, which matches any set)"
@@ -70,6 +82,11 @@ CATALOGUE: dict[tuple[str, str], Documented] = {
         _sets(("LoadBalancer", "TargetGroup"), ("AvailabilityZone", "LoadBalancer", "TargetGroup")), _ALB
     ),
     ("AWS/Route53", "HealthCheckStatus"): Documented(_sets(("HealthCheckId",)), _ROUTE53),
+    ("AWS/EKS", "scheduler_pending_pods_UNSCHEDULABLE"): Documented(_sets(("ClusterName",)), _EKS),
+    ("ContainerInsights", "namespace_number_of_running_pods"): Documented(
+        _sets(("Namespace", "ClusterName"), ("ClusterName",)), _CONTAINER_INSIGHTS
+    ),
+    ("Platform/EKS", "NodePoolLimitReached"): Documented(_sets(()), _OWN_FILTER),
     ("AWS/Backup", "NumberOfBackupJobsFailed"): Documented(_BACKUP_JOBS, _BACKUP),
     ("AWS/Backup", "NumberOfCopyJobsFailed"): Documented(_BACKUP_JOBS, _BACKUP),
 }  # fmt: skip
