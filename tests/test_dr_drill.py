@@ -303,7 +303,11 @@ def test_refuses_planned_when_lag_above_budget(env):
 
 def test_planned_refuses_without_lag_datapoints_unless_told(env):
     """Issue 13 item 7: no datapoint is not 'lag 0': refuse (exit 3), or go on with --ignore-missing-metrics."""
-    env.emu.reset(("cloudwatch",))  # the secondary publishes nothing
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    for by_region in cloudwatch_backends.values():  # the secondary publishes nothing (the rest of the state stays)
+        for backend in by_region.values():
+            backend.metric_data.clear()
     result = env.drill("planned")
     assert result.exit_code == 3, result.report
     assert "no AuroraGlobalDBReplicationLag datapoint" in result.report["error"]
