@@ -269,7 +269,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--quiet", action="store_true", help="do not print the tree (progress: one line per stack)")
     plan.add_argument("--no-cache", action="store_true", help="plan afresh (ignore the plan cache, .plan-cache/)")
-    plan.add_argument("--quiet", action="store_true", help="do not print the tree")
     plan.add_argument(
         "--observed-state",
         metavar="FILE",
