@@ -47,7 +47,7 @@ def test_local_planned_drill_end_to_end(plans, tmp_path, capsys, monkeypatch):
     assert report["final"]["redisPrimaryRegion"] == "eu-west-1"
     assert report["final"]["trafficRegion"] == "eu-west-1"
     assert "RTO" in out and "RPO" in out
-    assert list(tmp_path.glob("dr-stacks-*")) == []
+    assert list(tmp_path.glob("dr-*")) == []  # neither stack-file copies nor the re-plan's fresh copy
 
 
 def _reuse_session_plans(monkeypatch, plans) -> None:

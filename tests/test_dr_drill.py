@@ -819,3 +819,19 @@ def test_active_region_check_refuses_a_stale_region_before_a_deploy(env):
     _, values, unreachable, _ = active_region_values(REPO_ROOT, env.emu.endpoint)
     assert values == {PRIMARY: PRIMARY, SECONDARY: SECONDARY} and unreachable == {}
     assert active_region_command(args) == 3  # us-east-1 is stale: deploying it would claim the writer
+
+
+def test_the_drill_replan_counts_data_replacements_and_leaves_no_copy(env, plans, tmp_path, monkeypatch):
+    """The CLI's re-plan (what `demo` shows): a fresh copy against the emulator, 0 replaced, the copy removed."""
+    import tempfile
+
+    from rich.console import Console
+
+    from infra.dr.cli import _replanner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    console = Console(record=True, width=200)
+    problems = _replanner(REPO_ROOT, sorted(plans), env.emu.endpoint, console, lambda: plans)()
+    assert problems == []
+    assert "data resources replaced: 0" in console.export_text()
+    assert list(tmp_path.glob("dr-*")) == []

@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,9 +244,7 @@ def run_local(
     connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator."""
     from infra.dr.emulator import CREDENTIALS, Emulator, persistent
     from infra.dr.emulator.seed import seed
-    from infra.dr.reconcile import SsmKnob, fresh_copy, replacements, writer_summary
-    from infra.plan.observed import EndpointObserved
-    from infra.plan.runner import Planner
+    from infra.dr.reconcile import SsmKnob
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     settings.poll_seconds = min(settings.poll_seconds, 0.05)
@@ -278,15 +277,7 @@ def run_local(
         aws = Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks)
         knob = SsmKnob(aws, topo, settings.target)
 
-        def do_replan() -> list[str]:
-            # What a deploy from a clean clone of main would do now: unedited stack files, the emulator's SSM.
-            copy = fresh_copy(root)
-            console.print(f"re-planning every stack from a fresh copy ({copy}) against the emulator's state ...")
-            again = Planner(copy, observed=EndpointObserved(emu.endpoint, CREDENTIALS))
-            replanned = {s: again.plan(s) for s in stacks}
-            for line in writer_summary(replanned):
-                console.print(f"  {line}")
-            return replacements(plans, replanned)
+        do_replan = _replanner(root, stacks, emu.endpoint, console, lambda: plans)
 
         return run_drill(
             settings,
@@ -301,11 +292,36 @@ def run_local(
         )
 
 
+def _replanner(root: Path, stacks: list[str], endpoint: str, console, plans_before: Callable[[], dict]):
+    """The drill's re-plan: what a deploy from a clean clone of main would do now (unedited stack files, the
+    emulator's SSM), compared with the plans before the drill; prints the writer-dependent settings and the count of
+    data resources that would be replaced (the drill fails on any)."""
+    from infra.dr.emulator import CREDENTIALS
+    from infra.dr.reconcile import fresh_copy, replacements, writer_summary
+    from infra.plan.observed import EndpointObserved
+    from infra.plan.runner import Planner
+
+    def replan() -> list[str]:
+        copy = fresh_copy(root)
+        console.print(f"re-planning every stack from a fresh copy ({copy}) against the emulator's state ...")
+        try:
+            after = Planner(copy, observed=EndpointObserved(endpoint, CREDENTIALS))
+            replanned = {s: after.plan(s) for s in stacks}
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)  # a drill leaves no temp copy behind
+        for line in writer_summary(replanned):
+            console.print(f"  {line}")
+        problems = replacements(plans_before(), replanned)
+        console.print(f"  data resources replaced: {len(problems)}" + "".join(f"\n    {p}" for p in problems))
+        return problems
+
+    return replan
+
+
 def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: Path, replan: bool, state) -> Result:
     """A `--local` drill on the running persistent emulator (`infra/dr/emulator/persistent.py`)."""
     from infra.dr.emulator import CREDENTIALS
-    from infra.dr.reconcile import SsmKnob, fresh_copy, replacements, writer_summary
-    from infra.plan.observed import EndpointObserved
+    from infra.dr.reconcile import SsmKnob
     from infra.plan.runner import Planner
 
     console.print(f"persistent AWS emulator on {state['endpoint']} (state kept between drills)")
@@ -314,14 +330,11 @@ def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: P
     aws = Aws(state["endpoint"], CREDENTIALS, dns_server=("127.0.0.1", state["dnsPort"]))
     knob = SsmKnob(aws, topo, settings.target)  # the emulator keeps the SSM parameters between drills
 
-    def replan_persistent() -> list[str]:
-        copy = fresh_copy(root)
-        console.print(f"re-planning every stack from a fresh copy ({copy}) against the emulator's state ...")
-        before, after = Planner(root), Planner(copy, observed=EndpointObserved(state["endpoint"], CREDENTIALS))
-        replanned = {s: after.plan(s) for s in stacks}
-        for line in writer_summary(replanned):
-            console.print(f"  {line}")
-        return replacements({s: before.plan(s) for s in stacks}, replanned)
+    def plans_before() -> dict:
+        before = Planner(root)
+        return {s: before.plan(s) for s in stacks}
+
+    replan_persistent = _replanner(root, stacks, state["endpoint"], console, plans_before)
 
     return run_drill(
         settings,
