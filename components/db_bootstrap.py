@@ -21,7 +21,13 @@ from pydantic import Field
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.db_bootstrap_sql import RUN_SH, DbRole, bootstrap_sql
-from components.workload import POD_IDENTITY_AGENT, POD_IDENTITY_TRUST, UID, dns_egress
+from components.workload import (
+    POD_IDENTITY_AGENT,
+    UID,
+    dns_egress,
+    pod_identity_role,
+    pod_identity_service_account,
+)
 
 PG_PORT = 5432
 
@@ -56,13 +62,7 @@ class DbBootstrap(PlatformComponent):
             return self.child(provider=provider, **kwargs)
 
         role_name = f"{args.name_prefix}-db-bootstrap"[:64]
-        self.role = aws.iam.Role(
-            self.cname("role"),
-            name=role_name,
-            assume_role_policy=POD_IDENTITY_TRUST,
-            tags=self.tagged(args.tags, role_name),
-            opts=self.child(),
-        )  # fmt: skip
+        self.role = pod_identity_role(self, role_name, args.tags)
         aws.iam.RolePolicy(
             self.cname("role-policy"),
             role=self.role.id,
@@ -82,19 +82,10 @@ class DbBootstrap(PlatformComponent):
         def meta(obj: str) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=obj, namespace=namespace.metadata.name, labels=labels)
 
-        account = k8s.core.v1.ServiceAccount(
-            self.cname("sa"), metadata=meta("db-bootstrap"), automount_service_account_token=False, opts=k8s_opts()
-        )
-        association = aws.eks.PodIdentityAssociation(
-            self.cname("pod-identity"),
-            region=args.region,
-            cluster_name=args.cluster_name,
-            namespace=ns,
-            service_account="db-bootstrap",
-            role_arn=self.role.arn,
-            tags=self.tagged(args.tags, f"{role_name}-pod-identity"),
-            opts=self.child(depends_on=[account]),
-        )
+        _, association = pod_identity_service_account(
+            self, role=self.role, role_name=role_name, region=args.region, cluster_name=args.cluster_name,
+            namespace=ns, metadata=meta("db-bootstrap"), tags=args.tags, opts=k8s_opts(),
+        )  # fmt: skip
         script = k8s.core.v1.ConfigMap(
             self.cname("script"),
             metadata=meta("db-bootstrap"),

@@ -40,6 +40,46 @@ POD_IDENTITY_TRUST = json.dumps(
 )
 
 
+def pod_identity_role(owner: PlatformComponent, role_name: str, tags: dict[str, str]) -> aws.iam.Role:
+    """`<owner>-role`: the IAM role EKS Pod Identity hands to the owner's service account."""
+    return aws.iam.Role(
+        owner.cname("role"),
+        name=role_name,
+        assume_role_policy=POD_IDENTITY_TRUST,
+        tags=owner.tagged(tags, role_name),
+        opts=owner.child(),
+    )
+
+
+def pod_identity_service_account(
+    owner: PlatformComponent,
+    *,
+    role: aws.iam.Role,
+    role_name: str,
+    region: Input,
+    cluster_name: Input,
+    namespace: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[k8s.core.v1.ServiceAccount, aws.eks.PodIdentityAssociation]:
+    """`<owner>-sa` (no automounted token) and `<owner>-pod-identity` binding it to `role`."""
+    account = k8s.core.v1.ServiceAccount(
+        owner.cname("sa"), metadata=metadata, automount_service_account_token=False, opts=opts
+    )
+    association = aws.eks.PodIdentityAssociation(
+        owner.cname("pod-identity"),
+        region=region,
+        cluster_name=cluster_name,
+        namespace=namespace,
+        service_account=metadata.name,
+        role_arn=role.arn,
+        tags=owner.tagged(tags, f"{role_name}-pod-identity"),
+        opts=owner.child(depends_on=[account]),
+    )
+    return account, association
+
+
 def dns_egress() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
     """Egress to CoreDNS in kube-system (UDP and TCP 53)."""
     np = k8s.networking.v1
@@ -156,13 +196,7 @@ class Workload(PlatformComponent):
 
         # Identity: an IAM role assumed through EKS Pod Identity by the service account.
         role_name = f"{args.name_prefix}-{svc}"[:64]
-        self.role = aws.iam.Role(
-            self.cname("role"),
-            name=role_name,
-            assume_role_policy=POD_IDENTITY_TRUST,
-            tags=self.tagged(args.tags, role_name),
-            opts=self.child(),
-        )
+        self.role = pod_identity_role(self, role_name, args.tags)
         if args.role_policy_json is not None:
             aws.iam.RolePolicy(
                 self.cname("role-policy"), role=self.role.id, policy=args.role_policy_json, opts=self.child()
@@ -188,22 +222,10 @@ class Workload(PlatformComponent):
         def meta(obj: str, extra: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=obj, namespace=ns_name, labels={**labels, **(extra or {})})
 
-        self.service_account = k8s.core.v1.ServiceAccount(
-            self.cname("sa"),
-            metadata=meta(svc),
-            automount_service_account_token=False,
-            opts=k8s_opts(),
-        )
-        aws.eks.PodIdentityAssociation(
-            self.cname("pod-identity"),
-            region=args.region,
-            cluster_name=args.cluster_name,
-            namespace=ns,
-            service_account=svc,
-            role_arn=self.role.arn,
-            tags=self.tagged(args.tags, f"{role_name}-pod-identity"),
-            opts=self.child(depends_on=[self.service_account]),
-        )
+        self.service_account, _ = pod_identity_service_account(
+            self, role=self.role, role_name=role_name, region=args.region, cluster_name=args.cluster_name,
+            namespace=ns, metadata=meta(svc), tags=args.tags, opts=k8s_opts(),
+        )  # fmt: skip
         self.config_map = k8s.core.v1.ConfigMap(
             self.cname("config"),
             metadata=meta(f"{svc}-config"),
