@@ -242,9 +242,6 @@ def block(args: RegionSwitchPlanArgs, name: str, target: PlanRegion) -> dict[str
             {"approval_role": args.approver_role_arn, "timeout_minutes": args.approval_timeout_minutes}
         ]
     elif kind == "EKSResourceScaling":
-        by_ns: dict[str, list[Deployment]] = {}
-        for d in args.deployments:
-            by_ns.setdefault(d.namespace, []).append(d)
         out["eks_resource_scaling_configs"] = [
             {
                 **cfg,
@@ -252,15 +249,23 @@ def block(args: RegionSwitchPlanArgs, name: str, target: PlanRegion) -> dict[str
                 "timeout_minutes": args.step_timeout_minutes,
                 "eks_clusters": [{"cluster_arn": r.eks_cluster_arn} for r in regions],
                 "kubernetes_resource_types": [{"api_version": "apps/v1", "kind": "Deployment"}],
+                # The API's scalingResources is a list of {key: {Region: resource}} maps (the inner key must match
+                # `[a-z]{2}-[a-z-]+-\d+`, API_EksResourceScalingConfiguration); pulumi-aws / terraform-provider-aws
+                # call the outer key `namespace` and the inner one `resource_name` (expandEKSResourceScalingConfig).
                 "scaling_resources": [
                     {
-                        "namespace": ns,
+                        "namespace": f"{d.namespace}-{d.name}",
                         "resources": [
-                            {"resource_name": d.name, "name": d.name, "namespace": ns, "hpa_name": d.hpa_name}
-                            for d in items
+                            {
+                                "resource_name": r.region,
+                                "name": d.name,
+                                "namespace": d.namespace,
+                                "hpa_name": d.hpa_name,
+                            }
+                            for r in regions
                         ],
                     }
-                    for ns, items in sorted(by_ns.items())
+                    for d in sorted(args.deployments, key=lambda d: (d.namespace, d.name))
                 ],
                 "ungracefuls": [{"minimum_success_percentage": args.ungraceful_minimum_success_percent}],
             }

@@ -84,7 +84,12 @@ def test_graceful_and_ungraceful_behaviour_of_each_block(plan_inputs):
     assert [a["arn"].split(":")[3] for a in redis["lambdas"]] == ["us-east-1", "eu-west-1"]
     eks = steps["prewarm-capacity"]["eksResourceScalingConfigs"][0]
     assert eks["targetPercent"] == 100 and eks["ungracefuls"] == [{"minimumSuccessPercentage": 50}]
-    assert {r["namespace"] for r in eks["scalingResources"]} >= {"claude-api"}
+    claude = next(g for g in eks["scalingResources"] if g["namespace"] == "claude-api-claude-api")
+    # one Kubernetes resource per plan Region, keyed by the Region (the API's inner map key)
+    assert {r["resourceName"]: (r["namespace"], r["name"], r["hpaName"]) for r in claude["resources"]} == {
+        "us-east-1": ("claude-api", "claude-api", "claude-api"),
+        "eu-west-1": ("claude-api", "claude-api", "claude-api"),
+    }
     approval = steps["approve"]["executionApprovalConfigs"][0]
     assert approval["approvalRole"].endswith(":role/devtools-prod-dr-plan-approver")
     r53 = steps["traffic-shift"]["route53HealthCheckConfigs"][0]
@@ -120,3 +125,45 @@ def test_execution_role_trusts_region_switch_and_is_scoped_to_the_fleet(primary_
         for res in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
     ]
     assert all("devtools-prod-" in res for res in resources)
+
+
+def test_the_plan_is_a_create_plan_request_the_arc_api_accepts(plan_inputs):
+    """The mocks accept any value; AWS validates CreatePlan against its model (patterns, lengths, required members):
+    e.g. scalingResources' inner keys must be Regions, which a namespace-keyed map breaks."""
+    from infra.dr.arc_plan import problems, request
+
+    api = request(plan_inputs)
+    assert problems(api) == []
+    eks = api["workflows"][0]["steps"][1]["executionBlockConfiguration"]["eksResourceScalingConfig"]
+    assert eks["kubernetesResourceType"] == {"apiVersion": "apps/v1", "kind": "Deployment"}
+    assert all(set(group[key]) == {"us-east-1", "eu-west-1"} for group in eks["scalingResources"] for key in group)
+
+
+def test_the_api_check_rejects_what_aws_rejects():
+    from infra.dr.arc_plan import problems
+
+    bad = {
+        "name": "x" * 40,
+        "regions": ["us-east-1", "eu-west-1"],
+        "recoveryApproach": "activePassive",
+        "executionRole": "arn:aws:iam::123456789012:role/r",
+        "workflows": [
+            {
+                "workflowTargetAction": "activate",
+                "steps": [
+                    {
+                        "name": "prewarm",
+                        "executionBlockType": "EKSResourceScaling",
+                        "executionBlockConfiguration": {
+                            "eksResourceScalingConfig": {
+                                "kubernetesResourceType": {"apiVersion": "apps/v1", "kind": "Deployment"},
+                                "scalingResources": [{"svc": {"claude-api": {"name": "a", "namespace": "a"}}}],
+                            }
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    found = "\n".join(problems(bad))
+    assert "CreatePlan.name" in found and "'claude-api' does not match" in found
