@@ -52,6 +52,14 @@ class RegionalTrafficArgs(ComponentArgs):
         description="Route 53 checker Regions (at least 3).",
     )
     health_check_search_string: str | None = Field(None, description="Body must contain this (HTTPS_STR_MATCH).")
+    control_health_check_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-zA-Z-]{1,64}$",
+        description=(
+            "A health check an ARC Region switch plan controls for this Region's api-origin record set: the record "
+            "then answers while this AND the endpoint check are healthy (a CALCULATED check of both)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _policy_inputs(self) -> RegionalTrafficArgs:
@@ -74,8 +82,10 @@ class RegionalTrafficArgs(ComponentArgs):
 class RegionalTraffic(PlatformComponent):
     """Health check + `api-<region>` alias + this region's `api-origin` record(s).
 
-    Outputs: `health_check_id`, `regional_record_name`, `api_origin_name`, `routing_policy`. The alarm on the health
-    check belongs to the observability tier (it pages through that tier's critical topic in us-east-1).
+    Outputs: `health_check_id` (the endpoint check), `record_health_check_id` (what the api-origin record uses: the
+    endpoint check, or the CALCULATED one with the Region switch plan's), `regional_record_name`, `api_origin_name`,
+    `routing_policy`. The alarm on the health check belongs to the observability tier (it pages through that tier's
+    critical topic in us-east-1).
     """
 
     def __init__(self, name: str, args: RegionalTrafficArgs, opts: pulumi.ResourceOptions | None = None):
@@ -108,14 +118,29 @@ class RegionalTraffic(PlatformComponent):
             aliases=alias,
             opts=self.child(),
         )
+        # Region switch's Route53HealthCheck step moves traffic only through health checks that Region switch creates
+        # and the records reference (https://docs.aws.amazon.com/r53recovery/latest/dg/route53-health-check-block.html);
+        # a record has one health check, so the endpoint check and the plan's are combined: healthy only if both are.
+        self.record_health_check = self.health_check
+        if args.control_health_check_id:
+            self.record_health_check = aws.route53.HealthCheck(
+                self.cname("health-and-plan"),
+                type="CALCULATED",
+                child_healthchecks=[self.health_check.id, args.control_health_check_id],
+                child_health_threshold=2,
+                tags=self.tagged(tags, f"{base}-api-health-and-region-switch"),
+                opts=self.child(),
+            )
         self.origin_records = [self._origin_record(args, alias, location) for location in self._locations(args)]
         self.health_check_id: pulumi.Output[str] = self.health_check.id
+        self.record_health_check_id: pulumi.Output[str] = self.record_health_check.id
         self.regional_record_name = pulumi.Output.from_input(args.regional_name)
         self.api_origin_name = pulumi.Output.from_input(args.api_origin_name)
         self.routing_policy = pulumi.Output.from_input(args.routing_policy)
         self.register_outputs(
             {
                 "health_check_id": self.health_check_id,
+                "record_health_check_id": self.record_health_check_id,
                 "regional_record_name": self.regional_record_name,
                 "api_origin_name": self.api_origin_name,
                 "routing_policy": self.routing_policy,
@@ -149,7 +174,7 @@ class RegionalTraffic(PlatformComponent):
             name=args.api_origin_name,
             type="A",
             set_identifier=set_identifier,
-            health_check_id=self.health_check.id,
+            health_check_id=self.record_health_check.id,
             aliases=alias,
             opts=self.child(),
             **policy,  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
             health_check_failure_threshold=hc.failure_threshold,
             health_check_regions=list(hc.regions),
             health_check_search_string=hc.search_string,
+            control_health_check_id=ctx.cfg.dr.region_switch.health_check_id,
         ),
         opts=ctx.opts(),
     )
@@ -59,6 +60,8 @@ def build_traffic(ctx: RegionContext, dns: Any, compute: Any) -> Traffic | None:
     if regional_waf is not None:
         pulumi.export("regionalWebAclArn", regional_waf.arn)
     pulumi.export("healthCheckId", traffic.health_check_id)
+    pulumi.export("originHealthCheckId", traffic.record_health_check_id)
+    pulumi.export("regionSwitchHealthCheckId", ctx.cfg.dr.region_switch.health_check_id or "")
     pulumi.export("regionalRecordName", traffic.regional_record_name)
     pulumi.export("apiOriginName", traffic.api_origin_name)
     pulumi.export("routingPolicy", traffic.routing_policy)

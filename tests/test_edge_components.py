@@ -296,6 +296,22 @@ def test_failover_standby_has_weight_zero_and_a_health_check(failover_standby_pl
     assert regional["name"] == "api-eu-west-1.example.com" and "setIdentifier" not in regional
 
 
+def test_a_region_switch_health_check_gates_the_record_with_the_endpoint_check():
+    """Region switch moves traffic only through the health checks it creates, once the records reference them; the
+    record keeps the endpoint check too: a CALCULATED check healthy only while both children are."""
+    plan = _traffic("failover", active=False, control_health_check_id="1f2e3d4c-0000-4000-8000-00000000abcd")
+    checks = {r.name: r.inputs for r in plan.of_type(HEALTH)}
+    both = checks["traffic-health-and-plan"]
+    assert both["type"] == "CALCULATED" and both["childHealthThreshold"] == 2
+    endpoint_id, plan_check = both["childHealthchecks"]
+    assert endpoint_id.startswith("traffic-health-") and not endpoint_id.startswith("traffic-health-and-plan")
+    assert plan_check == "1f2e3d4c-0000-4000-8000-00000000abcd"
+    origin = plan.one(RECORD, "traffic-origin").inputs
+    assert origin["healthCheckId"].startswith("traffic-health-and-plan")  # the CALCULATED check's (faked) id
+    # without it, the record uses the endpoint check alone (no extra check)
+    assert len(_traffic("failover", active=False).of_type(HEALTH)) == 1
+
+
 @pytest.mark.parametrize(
     ("policy", "active", "extra", "expected"),
     [

@@ -29,6 +29,17 @@ class RegionSwitchConfig(ConfigModel):
         le=100,
         description="Unplanned (ungraceful) runs: the EKS scaling step succeeds at this percent of its target.",
     )
+    health_check_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-zA-Z-]{1,64}$",
+        description=(
+            "The Route 53 health check the plan's traffic step (Route53HealthCheck) created for THIS Region's "
+            "api-origin record set: after the plan's first deploy, `aws arc-region-switch list-route53-health-checks "
+            "--arn <regionSwitchPlanArn>` lists it per Region. Set, the record answers only while this check and "
+            "the endpoint check are both healthy, so a plan execution moves traffic; unset, it cannot (`drill "
+            "--executor arc` refuses). docs/dr-runbook.md, ARC Region switch plan."
+        ),
+    )
 
 
 class DrConfig(ConfigModel):
