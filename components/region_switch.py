@@ -29,6 +29,7 @@ class RegionSwitchRolesArgs(ComponentArgs):
 
     account_id: Input = Field(..., description="AWS account id.")
     fleet_name: str = Field(..., pattern=r"^[a-z0-9-]{1,40}$", description="`<prefix>-<environment>` of the fleet.")
+    hosted_zone_id: Input = Field(..., description="Zone of the api-origin records (the Route 53 block reads them).")
 
 
 class RegionSwitchRoles(PlatformComponent):
@@ -51,7 +52,9 @@ class RegionSwitchRoles(PlatformComponent):
         aws.iam.RolePolicy(
             self.cname("execution-policy"),
             role=self.execution_role.id,
-            policy=pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(execution_policy(a, stem))),
+            policy=pulumi.Output.all(args.account_id, args.hosted_zone_id).apply(
+                lambda v: json.dumps(execution_policy(v[0], stem, v[1]))
+            ),
             opts=self.child(),
         )
         account_root = pulumi.Output.from_input(args.account_id).apply(lambda a: f"arn:aws:iam::{a}:root")
@@ -97,25 +100,40 @@ def _trust(principal: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def execution_policy(account: str, stem: str) -> dict[str, Any]:
-    """What the plan's blocks do with the execution role (AWS's per-block sample policies, docs/dr-runbook.md);
-    ManualApproval and Route53HealthCheck do not use it."""
+def execution_policy(account: str, stem: str, zone_id: str) -> dict[str, Any]:
+    """What the plan's blocks do with the execution role, after AWS's per-block sample policies
+    (https://docs.aws.amazon.com/r53recovery/latest/dg/security_iam_region_switch_execution_blocks.html): writes
+    scoped to the fleet's names; the Aurora block's describes on `*` as AWS's sample has them (read-only; a scoped
+    describe that ARC issues without an identifier would fail the recovery)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                "Sid": "AuroraGlobalDatabaseDescribe",
+                "Effect": "Allow",
+                "Action": ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters"],
+                "Resource": "*",
+            },
+            {
                 "Sid": "AuroraGlobalDatabase",
                 "Effect": "Allow",
-                "Action": [
-                    "rds:DescribeGlobalClusters",
-                    "rds:DescribeDBClusters",
-                    "rds:SwitchoverGlobalCluster",
-                    "rds:FailoverGlobalCluster",
-                ],
+                "Action": ["rds:SwitchoverGlobalCluster", "rds:FailoverGlobalCluster"],
                 "Resource": [
                     f"arn:aws:rds::{account}:global-cluster:{stem}-*",
                     f"arn:aws:rds:*:{account}:cluster:{stem}-*",
                 ],
+            },
+            {
+                "Sid": "ManualApproval",
+                "Effect": "Allow",
+                "Action": ["arc-region-switch:ApprovePlanExecutionStep"],
+                "Resource": f"arn:aws:arc-region-switch::{account}:plan/{stem}-*",
+            },
+            {
+                "Sid": "Route53HealthCheck",
+                "Effect": "Allow",
+                "Action": ["route53:ListResourceRecordSets"],
+                "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
             },
             {
                 "Sid": "CustomActionLambda",

@@ -49,7 +49,12 @@ def build_region_switch(ctx: RegionContext, compute: Any, data: Any, dns: Any) -
         roles = RegionSwitchRoles(
             "region-switch-roles",
             RegionSwitchRolesArgs(
-                region=ctx.region, name_prefix=ctx.base, tags=ctx.tags, account_id=ctx.account_id, fleet_name=fleet
+                region=ctx.region,
+                name_prefix=ctx.base,
+                tags=ctx.tags,
+                account_id=ctx.account_id,
+                fleet_name=fleet,
+                hosted_zone_id=dns.zone_id,
             ),
             opts=ctx.opts(),
         )

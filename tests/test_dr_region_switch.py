@@ -119,12 +119,17 @@ def test_execution_role_trusts_region_switch_and_is_scoped_to_the_fleet(primary_
         for r in primary_plan.of_type("aws:iam/rolePolicy:RolePolicy")
         if r.name == "region-switch-roles-execution-policy"
     ]
-    resources = [
-        res
-        for st in policies[0]["Statement"]
-        for res in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
-    ]
-    assert all("devtools-prod-" in res for res in resources)
+    statements = {st["Sid"]: st for st in policies[0]["Statement"]}
+    for sid, st in statements.items():
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        if all(a.split(":")[1].startswith("Describe") for a in st["Action"]):
+            continue  # read-only describes: on `*` as AWS's sample policy has them
+        assert all("devtools-prod-" in r or ":hostedzone/" in r for r in resources), sid
+    # every block type of the plan that acts with the execution role has its statement (AWS's sample policies)
+    assert statements["ManualApproval"]["Action"] == ["arc-region-switch:ApprovePlanExecutionStep"]
+    assert statements["Route53HealthCheck"]["Action"] == ["route53:ListResourceRecordSets"]
+    assert statements["Route53HealthCheck"]["Resource"].startswith("arn:aws:route53:::hostedzone/")
+    assert {"AuroraGlobalDatabase", "CustomActionLambda", "EksResourceScaling"} <= set(statements)
 
 
 def test_the_plan_is_a_create_plan_request_the_arc_api_accepts(plan_inputs):
