@@ -48,6 +48,15 @@ def secondary_plan(plans: dict[str, Plan]) -> Plan:
 
 
 @pytest.fixture(scope="session")
+def arc_plans(plans: dict[str, Plan]) -> dict[str, Plan]:
+    """Both stacks planned as after the Region switch plan's rollout: each stack file names the plan's health check
+    for its Region (`platform:dr.regionSwitch.healthCheckId`, infra/dr/emulator/arc_seed.py), on a temp copy."""
+    from infra.dr.emulator.arc_seed import with_plan_health_checks
+
+    return with_plan_health_checks(REPO_ROOT, plans, Planner)
+
+
+@pytest.fixture(scope="session")
 def flipped_plans(planner: Planner) -> dict[str, Plan]:
     """Both stacks planned as after a switchover: the unedited stack files, and the active-region SSM parameter
     reading eu-west-1 in every Region (what the drill's reconcile step writes)."""

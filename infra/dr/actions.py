@@ -38,6 +38,7 @@ def redis_promote(event: dict[str, Any], context: Any, client_factory=None, env:
     region, group_id, member_id = env["AWS_REGION"], env["GLOBAL_DATASTORE_ID"], env["REPLICATION_GROUP_ID"]
     ec = _client("elasticache", region, client_factory)
     budget = float(env.get("WAIT_SECONDS", "240"))
+    poll = float(env.get("POLL_SECONDS", POLL_SECONDS))
     deadline = time.monotonic() + budget
     requested = False
     while True:
@@ -56,7 +57,7 @@ def redis_promote(event: dict[str, Any], context: Any, client_factory=None, env:
             requested = True
         if time.monotonic() > deadline:
             raise InProgress(f"global datastore {group_id} is '{group.get('Status')}'; promotion still running")
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll)
 
 
 def write_active_region(event: dict[str, Any], context: Any, client_factory=None, env: dict[str, str] | None = None):

@@ -54,6 +54,13 @@ def register(sub) -> None:
         "global control planes: Route 53 API, IAM, CloudFront, ...; see docs/dr-runbook.md)",
     )
     p.add_argument(
+        "--executor",
+        choices=("drill", "arc"),
+        default="drill",
+        help="who runs the cut-over: the drill itself (default), or the pair's ARC Region switch plan, which the drill "
+        "starts in the target Region, approves and follows to the same report (docs/dr-runbook.md)",
+    )
+    p.add_argument(
         "--outage-failure",
         choices=("refused", "timeout"),
         default="refused",
@@ -140,9 +147,10 @@ def drill_command(args: argparse.Namespace) -> int:
                 outage=args.region_outage,
                 outage_failure=args.outage_failure,
                 planner=planner,
+                executor=args.executor,
             )
         else:
-            result = run_aws(args.root, fleet, settings, console, reports_dir)
+            result = run_aws(args.root, fleet, settings, console, reports_dir, executor=args.executor)
     except Interrupted as exc:
         raise Interrupted(exc.state, f"{exc.resume}: `{command}`{_local_note(args) if args.local else ''}.") from None
     except KeyboardInterrupt:
@@ -235,13 +243,16 @@ def run_local(
     outage: str | None = None,
     outage_failure: str = "refused",
     planner=None,
+    executor: str = "drill",
 ) -> Result:
     """Plan every stack offline (reusing `planner`'s plans), seed the emulator with them, run the drill against it.
 
     With the persistent emulator running (`python -m infra emulator start`), use it instead: its state carries
     over from earlier drills, and the outputs were seeded at its start (no planning unless re-planning).
     `outage`: take that Region down in the emulator first (its health checks fail; the drill's clients get
-    connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator."""
+    connection errors for every endpoint there, see `infra/dr/emulator/outage.py`); always on a fresh emulator.
+    `executor="arc"`: the stacks are planned as after the plan's rollout (each record on the plan's health check,
+    `infra/dr/emulator/arc_seed.py`) and the plan is created in the emulator's ARC Region switch; a fresh emulator."""
     from infra.dr.emulator import CREDENTIALS, Emulator, persistent
     from infra.dr.emulator.seed import seed
     from infra.dr.reconcile import SsmKnob
@@ -250,8 +261,9 @@ def run_local(
     settings.poll_seconds = min(settings.poll_seconds, 0.05)
     settings.step_timeout_seconds = min(settings.step_timeout_seconds, 30)
     state = persistent.status(persistent.state_dir(root))
-    if state is not None and outage:
-        console.print("[yellow]--region-outage runs on a fresh embedded emulator, not the persistent one[/]")
+    if state is not None and (outage or executor == "arc"):
+        what = "--region-outage" if outage else "--executor arc"
+        console.print(f"[yellow]{what} runs on a fresh embedded emulator, not the persistent one[/]")
     elif state is not None:
         return _run_persistent(root, settings, console, reports_dir, replan, state)
     from infra.cli import planner_for
@@ -260,9 +272,19 @@ def run_local(
     planner = planner or planner_for(options, root)
     stacks = sorted(planner.fleet.stacks)
     plans = {s: planner.plan(s) for s in stacks}
+    if executor == "arc":
+        from infra.dr.emulator.arc_seed import with_plan_health_checks
+        from infra.plan.runner import Planner
+
+        console.print("planning the stacks with the Region switch plan's health checks on their records ...")
+        plans = with_plan_health_checks(root, plans, lambda copy: Planner(copy, cache=planner.cache))
     with Emulator() as emu:
         console.print(f"AWS emulator (moto server + DR extensions) on {emu.endpoint}; seeding from the plans ...")
         outputs = seed(emu, plans, planner.fleet.primary)
+        if executor == "arc":
+            from infra.dr.emulator.arc_seed import register_plans
+
+            register_plans(emu, plans, outputs)
         topo = Topology(outputs, planner.fleet.primary)
         hooks: tuple = ()
         annotate = None
@@ -274,7 +296,7 @@ def run_local(
             def annotate(report: dict) -> None:
                 report["outage"] = cut.summary()
 
-        aws = Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks)
+        aws = Aws(emu.endpoint, CREDENTIALS, dns_server=emu.dns_address, hooks=hooks, endpoints=emu.endpoints)
         knob = SsmKnob(aws, topo, settings.target)
 
         do_replan = _replanner(root, stacks, emu.endpoint, console, lambda: plans)
@@ -289,6 +311,7 @@ def run_local(
             replan=do_replan if replan else None,
             reports_dir=reports_dir,
             annotate=annotate,
+            executor=executor,
         )
 
 
@@ -348,7 +371,7 @@ def _run_persistent(root: Path, settings: DrillSettings, console, reports_dir: P
     )
 
 
-def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Path) -> Result:
+def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Path, executor: str = "drill") -> Result:
     """Real stacks: outputs through the Automation API, boto3 default credentials; same code as --local."""
     from infra.dr.reconcile import SsmKnob, automation_outputs
 
@@ -365,7 +388,7 @@ def run_aws(root: Path, fleet, settings: DrillSettings, console, reports_dir: Pa
         return Result(report={}, exit_code=EXIT_REFUSED)
     topo, aws = Topology(outputs, fleet.primary), Aws()
     knob = SsmKnob(aws, topo, settings.target)
-    result = run_drill(settings, topo, aws, knob, "aws", progress(console), reports_dir=reports_dir)
+    result = run_drill(settings, topo, aws, knob, "aws", progress(console), reports_dir=reports_dir, executor=executor)
     bucket = fleet.stacks[fleet.primary].dr.reports_bucket
     if bucket and result.report:
         Aws()("s3", settings.target).put_object(

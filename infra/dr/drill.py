@@ -107,6 +107,7 @@ class Topology:
 class Aws:
     """boto3 clients per (service, region); `endpoint` points them at the emulator (same code, other URL).
 
+    `endpoints` overrides the endpoint per service.
     `dns_server` is the (host, port) of the authoritative DNS the data-plane checks query (the emulator's; None: the
     system resolver). `hooks` are applied to every client made (the emulator's Region outage cuts requests there).
     """
@@ -119,8 +120,10 @@ class Aws:
         dns_server: tuple[str, int] | None = None,
         hooks: tuple[Callable[[Any], None], ...] = (),
         max_attempts: int = 3,
+        endpoints: dict[str, str] | None = None,
     ):
         self.endpoint = endpoint
+        self.endpoints = endpoints or {}  # per-service endpoint overrides (the emulator's ARC Region switch)
         self.credentials = credentials or {}
         self.dns_server = dns_server
         self.hooks = hooks
@@ -141,7 +144,7 @@ class Aws:
             client = self._session.client(
                 service,
                 region_name=region,
-                endpoint_url=self.endpoint,
+                endpoint_url=self.endpoints.get(service, self.endpoint),
                 config=Config(
                     retries={"max_attempts": self.max_attempts, "mode": "standard"}, connect_timeout=5, read_timeout=30
                 ),
@@ -267,9 +270,10 @@ class Engine:
         if os.environ.get(FAIL_AFTER_ENV) == step.name:
             raise InjectedFailure(f"injected failure after step '{step.name}' ({FAIL_AFTER_ENV})")
 
-    def run(self) -> None:
+    def run(self, already: list[str] | tuple[str, ...] = ()) -> None:
+        """`already`: steps finished elsewhere (the ARC executor's), which dependencies may name."""
         pending = list(self.order)
-        finished: set[str] = set()
+        finished: set[str] = set(already)
         running: dict[Any, str] = {}
         failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=4) as pool:

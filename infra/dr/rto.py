@@ -8,7 +8,8 @@ the drill's own step graph (the steps' `after` edges), so a change in the step o
     step time   = measured seconds + modeled AWS seconds (0 for reads and for steps found already done)
     RTO window  = planned/failback: from the first cut-over step (downtime starts there) to traffic on the target;
                   unplanned: from the drill's first step (the Region is already down) to traffic on the target
-    traffic     = record update: Route 53 propagation + TTL;  health check: detection + TTL, counted from the
+    traffic     = record update (or a Region switch plan setting its health checks): Route 53 propagation + TTL;
+                  health check: detection + TTL, counted from the
                   start of the window (detection runs while the data tier is promoted), so only the rest is added
     traffic failover (seed: < 30 s)   = the traffic term alone (what writes through DNS see)
     read path                         = CloudFront origin-group failover (connection attempts x timeout)
@@ -45,6 +46,11 @@ SOURCES = {
         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-editing.html",
         "changes generally propagate to all Route 53 name servers within 60 seconds; plus the 60 s alias TTL",
     ),
+    "region-switch-health-check": (
+        "https://docs.aws.amazon.com/r53recovery/latest/dg/route53-health-check-block.html",
+        "ASSUMPTION, no AWS figure for how fast Route 53 answers by a health check Region switch set: modeled like a "
+        "record change (60 s propagation) plus the 60 s alias TTL",
+    ),
     "cloudfront": (
         "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html",
         "CloudFront tries the primary origin connection_attempts x connection_timeout before the secondary "
@@ -59,7 +65,7 @@ SOURCES = {
 }
 SECONDS = {"aurora": 120.0, "redis": 60.0, "route53-ttl": 60.0, "route53-propagation": 60.0, "capacity": 120.0}
 # Terms AWS gives no figure for (the report marks them `documented: false`).
-ASSUMED = {"aurora", "capacity"}
+ASSUMED = {"aurora", "capacity", "region-switch-health-check"}
 
 
 def _term(operation: str, key: str, seconds: float) -> dict[str, Any]:
@@ -135,6 +141,10 @@ def model(
                 if traffic_mechanism == "health-check":
                     aws = max(0.0, traffic - start)
                     terms[name] = _term("Route 53 health-check detection + TTL (remaining)", "route53-detection", aws)
+                elif traffic_mechanism == "plan-health-check":
+                    aws = traffic
+                    label = "Region switch health checks set (state change + TTL)"
+                    terms[name] = _term(label, "region-switch-health-check", traffic)
                 else:
                     aws = traffic
                     terms[name] = _term("Route 53 record change propagation + TTL", "route53-propagation", traffic)

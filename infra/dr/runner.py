@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.console import Interrupted
+from infra.dr.arc_executor import ArcEngine, check_plan, plan_arn
 from infra.dr.drill import (
     KINDS,
     Aws,
@@ -110,8 +111,11 @@ def run_drill(
     replan=None,
     reports_dir: Path | None = None,
     annotate=None,
+    executor: str = "drill",
 ) -> Result:
-    """`annotate(report)` adds what only the caller knows (the emulator's outage log) before the report is written."""
+    """`annotate(report)` adds what only the caller knows (the emulator's outage log) before the report is written.
+    `executor`: `drill` runs the steps itself; `arc` starts the pair's Region switch plan and follows it
+    (`infra/dr/arc_executor.py`)."""
     drill_id = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{settings.kind}-{uuid.uuid4().hex[:6]}"
     report: dict[str, Any] = {
         "schemaVersion": 1,
@@ -120,6 +124,7 @@ def run_drill(
         "from": settings.source,
         "to": settings.target,
         "mode": mode,
+        "executor": executor,
         "executed": settings.execute,
         "operator": settings.operator,
         "startedAt": now(),
@@ -172,6 +177,12 @@ def run_drill(
         if refusal:
             raise Refusal(refusal)
         steps, state, capacity = build_steps(aws, topo, settings, knob, reach)
+        arn = None
+        if executor == "arc":
+            arn = plan_arn(topo, settings)
+            check_plan(aws, topo, settings, arn)
+            state.plan_traffic(settings.execute)
+            steps = ArcEngine(steps, settings, listener, lambda: None, aws, arn, drill_id).all_steps
         # Is there anything left to do? (a completed switch is refused; a partial one resumes)
         complete = (
             state.target_is_writer()
@@ -208,13 +219,28 @@ def run_drill(
             f"{settings.kind} {settings.source}->{settings.target} by {settings.operator} ({drill_id})",
         )
         lock.acquire(settings.break_lock, required=(settings.target,))
-        engine = Engine(steps, settings, listener, guard=lock.check)
+        if executor == "arc":
+            engine = ArcEngine(steps, settings, listener, lock.check, aws, arn, drill_id)
+            steps = engine.all_steps  # the objects the engine fills in
+        else:
+            engine = Engine(steps, settings, listener, guard=lock.check)
         failure: BaseException | None = None
         try:
             engine.run()
         except BaseException as exc:
             failure = exc
         by_name = {s.name: s for s in steps}
+        if executor == "arc" and by_name["prewarm-capacity"].result.get("outcome") == "done":
+            with contextlib.suppress(Exception):  # what the plan's EKS step left (the drill's done() reads it)
+                capacity["after"] = state.workloads(settings.target)
+        if executor == "arc" and engine.execution:
+            report["arcExecution"] = {
+                "planArn": arn,
+                **{
+                    k: engine.execution.get(k)
+                    for k in ("executionId", "executionState", "executionRegion", "mode", "actualRecoveryTime")
+                },
+            }
         report["steps"] = [
             {**s.result, "calls": s.calls, "why": s.why, "after": list(s.after)} for s in steps if s.result
         ]

@@ -20,6 +20,24 @@ class State:
         self.skipped: dict[str, list[str]] = {}  # step -> checks skipped (failed Region unreachable), with reason
         self.pending: list[str] = []  # what a re-run must still do once the failed Region answers again
         self.traffic_mechanism = "health-check" if self.reach.route53_api_down else "record-update"
+        self.traffic_by_dns = self.reach.route53_api_down  # records cannot be read: DNS answers decide
+
+    def plan_traffic(self, execute: bool) -> None:
+        """`--executor arc`: the plan's health checks move traffic; the records keep their weights until the next
+        deploy reads the knob, so DNS answers (not the records) say whether traffic is on the target."""
+        # The source's endpoint check is part of each record's CALCULATED check: when the source is down, Route 53
+        # moves traffic on its own after detection, whichever comes first (the model takes the health-check path).
+        source_down = self.reach.region_down(self.s.source)
+        self.traffic_mechanism, self.traffic_by_dns = ("health-check" if source_down else "plan-health-check"), True
+        self.skipped.pop("traffic-shift", None)  # the plan's step, not a record update, moves traffic
+        self.pending = [p for p in self.pending if not p.startswith("Route 53 records still declare")]
+        if execute:
+            self.pending.append(
+                f"the api-origin records still carry the weights for {self.s.source} (the plan holds traffic on "
+                f"{self.s.target} through its health checks): deploy every stack from main (the traffic tier needs "
+                "the Route 53 API), which reads the active-region parameter, before an execution or a drill moves "
+                "traffic again."
+            )
 
     def skip(self, step: str, reason: str) -> None:
         self.skipped.setdefault(step, []).append(reason)
@@ -156,7 +174,7 @@ class State:
     def traffic_on_target(self) -> bool:
         if self.dns_answer_region() != self.s.target:
             return False
-        if self.reach.route53_api_down:  # records cannot be read or updated now: a re-run aligns them (pending)
+        if self.traffic_by_dns:  # records unreadable, or not what moves traffic: a re-run / deploy aligns them
             return True
         return self.records_on_target()
 

@@ -16,6 +16,7 @@ import boto3
 from botocore.config import Config
 
 from infra.dr.emulator import extensions
+from infra.dr.emulator.arc import ArcService
 from infra.dr.emulator.dns import DnsServer, HealthChecker, install_status_api
 from infra.dr.emulator.kube import KubeEmulator, install_endpoint_hook, seed_object
 from infra.dr.emulator.outage import OutageSwitch, RegionOutage
@@ -41,6 +42,7 @@ class Emulator:
         self.outages = OutageSwitch()  # attach to long-lived clients: they follow the current outage
         self._clients: dict[tuple[str, str], Any] = {}
         self.kube = KubeEmulator()  # the clusters' Kubernetes API (moto has none)
+        self.arc = ArcService(self)  # ARC Region switch (moto has none): `drill --executor arc`
 
     @property
     def dns_address(self) -> tuple[str, int]:
@@ -58,6 +60,11 @@ class Emulator:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """Services served outside moto (the drill's `Aws(endpoints=...)`)."""
+        return {"arc-region-switch": self.arc.url}
+
     def start(self) -> Emulator:
         from moto.server import ThreadedMotoServer
 
@@ -69,6 +76,7 @@ class Emulator:
         self._server.start()
         self.dns.start()
         self.kube.start()
+        self.arc.start()
         install_endpoint_hook(self.kube.url)  # emulated EKS clusters report the Kubernetes API emulator
         return self
 
@@ -86,6 +94,7 @@ class Emulator:
             self._server.stop()
             self._server = None
         self.kube.stop()
+        self.arc.stop()
 
     def reset(self, services: tuple[str, ...] | None = DR_SERVICES) -> None:
         """Forget every resource of `services` (default: the ones the drill uses; None = moto's full reset API).
@@ -97,6 +106,7 @@ class Emulator:
         self.health.reset()
         self.outages.current = None
         self.kube.reset()
+        self.arc.reset()
         if services is None:
             import urllib.request
 
@@ -127,6 +137,9 @@ class Emulator:
             "checks": dict(self.health.check_region),
             "services": services,
             "kube": self.kube.save(),
+            "arc": copy.deepcopy(
+                {"plans": self.arc.plans, "functions": self.arc.functions, "samples": self.arc.samples}
+            ),
         }
 
     def restore(self, saved: dict[str, Any]) -> None:
@@ -140,6 +153,8 @@ class Emulator:
             get_backend(service)[account][region] = copy.deepcopy(backend)
         self.health.check_region.update(saved["checks"])
         self.kube.restore(saved["kube"])
+        for key, value in copy.deepcopy(saved.get("arc", {})).items():
+            getattr(self.arc, key).update(value)
 
     def client(self, service: str, region: str):
         """A client of the emulator itself (seeding, test assertions): never cut by an outage; cached."""
@@ -148,7 +163,7 @@ class Emulator:
             self._clients[key] = boto3.client(
                 service,
                 region_name=region,
-                endpoint_url=self.endpoint,
+                endpoint_url=self.endpoints.get(service, self.endpoint),
                 config=Config(retries={"max_attempts": 2, "mode": "standard"}),
                 **CREDENTIALS,
             )

@@ -10,6 +10,9 @@ or the seed wrote through the API is what DNS answers):
   `RequestInterval x FailureThreshold` (the check's own settings; "How Route 53 determines whether a health check is
   healthy": https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html),
   scaled by `DR_EMULATOR_TIME_SCALE` (default 0.01: 30 s of detection take 0.3 s).
+* Health checks Region switch controls (`emulator/arc.py`: the ones a plan's Route53HealthCheck step creates) report
+  the state the last execution set (`controlled`), healthy until then. CALCULATED checks are healthy while at least
+  `HealthThreshold` children are ("Creating and updating health checks", calculated health checks).
 * `DnsServer`: UDP DNS on 127.0.0.1 answering A queries. Failover records: the PRIMARY if its check is healthy, else
   a healthy SECONDARY, else the PRIMARY (Route 53 answers the primary when both are unhealthy). Weighted: the
   healthy record with the highest weight, a healthy zero-weight record only when every non-zero one is unhealthy,
@@ -47,12 +50,19 @@ class HealthChecker:
     def __init__(self) -> None:
         self.check_region: dict[str, str] = {}  # health check id -> Region of the endpoint it probes
         self.outages: dict[str, float] = {}  # Region -> monotonic start
+        self.controlled: dict[str, bool] = {}  # Region switch health check id -> healthy (set by a plan execution)
         self._lock = threading.Lock()
 
     def reset(self) -> None:
         with self._lock:
             self.check_region.clear()
             self.outages.clear()
+            self.controlled.clear()
+
+    def control(self, check_id: str, healthy: bool) -> None:
+        """A Region switch execution sets one of its health checks (data plane: no Route 53 API call)."""
+        with self._lock:
+            self.controlled[check_id] = healthy
 
     def region_down(self, region: str) -> None:
         with self._lock:
@@ -68,9 +78,17 @@ class HealthChecker:
                 return backend.health_checks[check_id]
         return None
 
-    def healthy(self, check_id: str | None) -> bool:
+    def healthy(self, check_id: str | None, depth: int = 0) -> bool:
         if check_id is None:
             return True
+        with self._lock:
+            if check_id in self.controlled:
+                return self.controlled[check_id]
+        check = self._check(check_id)
+        children = getattr(check, "children", None) or []
+        if children and depth < 2:
+            threshold = int(getattr(check, "health_threshold", None) or len(children))
+            return sum(self.healthy(c, depth + 1) for c in children) >= threshold
         with self._lock:
             region = self.check_region.get(check_id)
             since = self.outages.get(region) if region else None

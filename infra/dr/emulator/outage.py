@@ -15,6 +15,10 @@ us-west-2 outage cuts Network Manager and the ARC control-plane API (`route53-re
 matches AWS's list of global services and their control-plane Regions (AWS Fault Isolation Boundaries whitepaper,
 "Global services": https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/global-services.html).
 
+Per operation: what botocore's endpoint rules send to a control plane in the partition leader
+(`UseControlPlaneEndpoint`: ARC Region switch's CreatePlan/UpdatePlan/GetPlan/ListPlans/ListRoute53HealthChecks) is
+cut with us-east-1; that service's data plane (StartPlanExecution, GetPlanExecution, ...) is regional.
+
 Not cut: Route 53 DNS answers and health checkers, ARC routing-control cluster endpoints (data planes that AWS runs
 in many Regions and PoPs) - the emulator's DNS server and health checker model them (`emulator/dns.py`).
 """
@@ -56,8 +60,28 @@ def global_services() -> dict[str, str]:
     return out
 
 
-def endpoint_region(service: str, client_region: str) -> str:
+@cache
+def _control_plane_operations(service: str) -> frozenset[str]:
+    """Operations botocore's endpoint rules send to the service's control plane in the partition leader
+    (`UseControlPlaneEndpoint`, e.g. ARC Region switch's CreatePlan / GetPlan: `...-control-plane.us-east-1`)."""
+    import botocore.session
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except Exception:
+        return frozenset()
+
+    def control_plane(name: str) -> bool:
+        params = model.operation_model(name).static_context_parameters
+        return any(p.name == "UseControlPlaneEndpoint" and p.value for p in params)
+
+    return frozenset(name for name in model.operation_names if control_plane(name))
+
+
+def endpoint_region(service: str, client_region: str, operation: str | None = None) -> str:
     """The Region a request of `service` made by a client in `client_region` is served from (in real AWS)."""
+    if operation is not None and operation in _control_plane_operations(service):
+        return "us-east-1"  # the aws partition's leader Region
     home = global_services().get(service)
     if home is None:
         return client_region
@@ -66,7 +90,9 @@ def endpoint_region(service: str, client_region: str) -> str:
     return home
 
 
-FAILURES = ("refused", "timeout")  # connection refused/unroutable, or the connect timing out
+FAILURES = ("refused", "timeout")
+# Services whose control-plane operations go to the partition leader while their data plane is regional.
+CONTROL_PLANE_SERVICES = ("arc-region-switch",)  # connection refused/unroutable, or the connect timing out
 
 
 @dataclass
@@ -81,8 +107,8 @@ class RegionOutage:
     log: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def cuts(self, service: str, client_region: str) -> bool:
-        return endpoint_region(service, client_region) == self.region
+    def cuts(self, service: str, client_region: str, operation: str | None = None) -> bool:
+        return endpoint_region(service, client_region, operation) == self.region
 
     def cut_services(self) -> list[str]:
         """The global services this outage takes down (regional services of `region` go down too)."""
@@ -104,6 +130,11 @@ class RegionOutage:
             "cut": [
                 f"every regional endpoint of {self.region}",
                 *(f"{s} (global endpoint only)" if s == "sts" else f"{s} (global)" for s in self.cut_services()),
+                *(
+                    f"{s} control plane ({', '.join(sorted(_control_plane_operations(s)))}; data plane regional)"
+                    for s in CONTROL_PLANE_SERVICES
+                    if self.region == "us-east-1"
+                ),
             ],
             "requestsToFailedRegion": len(into),
             "sentToFailedRegion": sum(1 for e in into if not e["cut"]),
@@ -124,13 +155,15 @@ class OutageSwitch:
         service = client.meta.service_model.service_name
         region = client.meta.region_name
 
-        def before_send(request, **_: Any):
+        def before_send(request, event_name: str = "", **_: Any):
             outage = self.current
             if outage is None:
                 return None
-            cut = outage.cuts(service, region)
+            operation = event_name.rpartition(".")[2] or None  # before-send.<service-id>.<Operation>
+            cut = outage.cuts(service, region, operation)
+            where = endpoint_region(service, region, operation)
             with outage._lock:
-                outage.log.append({"service": service, "endpointRegion": endpoint_region(service, region), "cut": cut})
+                outage.log.append({"service": service, "endpointRegion": where, "cut": cut})
             if cut:
                 if outage.failure == "timeout":
                     raise ConnectTimeoutError(endpoint_url=request.url)

@@ -139,7 +139,8 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
         if zone_id:
             r53 = emu.client("route53", "us-east-1")
             out["hostedZoneId"] = zone_id
-            checks = plan.of_type(HEALTH_CHECK)
+            checks = [c for c in plan.of_type(HEALTH_CHECK) if c.inputs.get("type") != "CALCULATED"]
+            planned_ids: dict[str, str] = {}  # the plan's (mock) health check id -> the emulator's
             if checks and out.get("healthCheckId"):
                 cfg = _camel_to_pascal(
                     checks[0].inputs,
@@ -157,7 +158,22 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 out["healthCheckId"] = r53.create_health_check(CallerReference=f"dr-{stack}", HealthCheckConfig=cfg)[
                     "HealthCheck"
                 ]["Id"]
+                planned_ids[plans[stack].outputs["healthCheckId"]] = out["healthCheckId"]
                 emu.health.check_region[out["healthCheckId"]] = region  # the check probes this Region's ALB
+            for calculated in (c for c in plan.of_type(HEALTH_CHECK) if c.inputs.get("type") == "CALCULATED"):
+                children = [planned_ids.get(c, c) for c in calculated.inputs.get("childHealthchecks", [])]
+                made = r53.create_health_check(
+                    CallerReference=f"dr-{stack}-calculated",
+                    HealthCheckConfig={
+                        "Type": "CALCULATED",
+                        "ChildHealthChecks": children,
+                        "HealthThreshold": calculated.inputs.get("childHealthThreshold", len(children)),
+                    },
+                )["HealthCheck"]["Id"]
+                if plans[stack].outputs.get("originHealthCheckId"):
+                    planned_ids[plans[stack].outputs["originHealthCheckId"]] = made
+            if out.get("originHealthCheckId"):
+                out["originHealthCheckId"] = planned_ids.get(out["originHealthCheckId"], out["originHealthCheckId"])
             origin = (out.get("apiOriginName") or "").rstrip(".")
             regional = (out.get("regionalRecordName") or "").rstrip(".")
             for record in plan.of_type(RECORD):
@@ -169,8 +185,8 @@ def seed(emu, plans: dict[str, Plan], primary: str, lag_ms: float = 150.0) -> di
                 rrset: dict[str, Any] = {"Name": name + ".", "Type": inputs.get("type", "A")}
                 if is_origin:
                     rrset["SetIdentifier"] = inputs["setIdentifier"]
-                if inputs.get("healthCheckId") and out.get("healthCheckId"):
-                    rrset["HealthCheckId"] = out["healthCheckId"]
+                if inputs.get("healthCheckId") in planned_ids:
+                    rrset["HealthCheckId"] = planned_ids[inputs["healthCheckId"]]
                 if inputs.get("failoverRoutingPolicies"):
                     rrset["Failover"] = inputs["failoverRoutingPolicies"][0]["type"]
                 if inputs.get("weightedRoutingPolicies"):
