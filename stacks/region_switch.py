@@ -43,6 +43,12 @@ def build_region_switch(ctx: RegionContext, compute: Any, data: Any, dns: Any) -
     if not ctx.cfg.data.redis.global_datastore:
         pulumi.log.warn("ARC Region switch plan skipped: it promotes the Redis Global Datastore, which is off")
         return
+    if not cfg.health_check_id:
+        pulumi.log.warn(
+            "platform:dr.regionSwitch.healthCheckId is not set: the Region switch plan's traffic step cannot move "
+            f"{ctx.region}'s traffic until its api-origin record uses the plan's health check (two-step rollout, "
+            "docs/dr-runbook.md 'ARC Region switch plan'); `drill --executor arc` refuses until then"
+        )
     fleet = f"{ctx.cfg.naming.prefix}-{ctx.cfg.environment}"
     primary = ctx.cfg.is_primary
     if primary:

@@ -231,3 +231,16 @@ def test_the_cli_runs_the_unplanned_failover_through_the_plan_under_the_outage(
     assert report["executor"] == "arc" and report["arcExecution"]["executionState"] == "completed"
     assert report["final"]["trafficRegion"] == "eu-west-1" and report["outage"]["sentToFailedRegion"] == 0
     assert "RTO modeled" in out and "approve" in out
+
+
+def test_the_report_has_the_drill_executors_shape(env, emulator, seeded):
+    """`--executor arc` follows the plan "to the same report": the same keys, steps and final state as the drill's
+    own run of the same switchover (plus the plan's approval and its execution)."""
+    by_arc = env.drill("planned").report
+    emulator.restore(seeded[1])
+    by_drill = env.drill("planned", executor="drill").report
+    assert by_drill["outcome"] == by_arc["outcome"] == "passed"
+    assert set(by_arc) == set(by_drill) | {"arcExecution"}
+    assert by_arc["final"] == by_drill["final"]
+    assert [s["name"] for s in by_arc["steps"] if s["name"] != "approve"] == [s["name"] for s in by_drill["steps"]]
+    assert by_arc["rto"].keys() == by_drill["rto"].keys() and by_arc["rpo"] == by_drill["rpo"]

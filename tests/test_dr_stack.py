@@ -109,6 +109,8 @@ def test_stack_file_override_wins_over_the_parameter_and_is_logged(plans, caplog
     assert plan.outputs["writerRegion"] == "us-east-1" and plan.outputs["activeRegionSource"] == "override"
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]  # the engine's log, offline
     assert any("platform:activeRegion = us-east-1 in the stack file overrides the SSM parameter" in w for w in warnings)
+    # the committed stack files have no Region switch health check yet: the plan says what it cannot do
+    assert any("regionSwitch.healthCheckId is not set" in w and "eu-west-1's traffic" in w for w in warnings)
 
 
 def test_a_parameter_that_is_no_region_stops_the_deploy(plans):
