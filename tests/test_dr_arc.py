@@ -13,12 +13,12 @@ import jsonschema
 import pytest
 
 from infra.dr.arc_executor import ArcEngine
-from infra.dr.drill import Aws, Topology
+from infra.dr.drill import Aws
 from infra.dr.emulator import CREDENTIALS, Emulator
 from infra.dr.emulator.arc_seed import register_plans
 from infra.dr.emulator.outage import endpoint_region
 from infra.dr.emulator.seed import seed, snapshot
-from infra.dr.runner import SCHEMA_PATH, run_drill
+from infra.dr.runner import SCHEMA_PATH
 from tests.test_dr_drill import PRIMARY, SECONDARY, STEPS, Env
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
@@ -53,17 +53,8 @@ def seeded(emulator, arc_plans):
 
 
 class ArcEnv(Env):
-    def drill(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, executor="arc", **kw):
-        return run_drill(
-            self.settings(kind, source, target, execute, **kw),
-            Topology(self.outputs, PRIMARY),
-            self.aws(),
-            self.knob(target),
-            "local",
-            reports_dir=self.tmp / "reports",
-            annotate=(lambda r: r.update(outage=self.outage.summary())) if self.outage else None,
-            executor=executor,
-        )
+    def drill(self, *args, executor="arc", **kw):
+        return super().drill(*args, executor=executor, **kw)
 
     def arc(self, region: str = SECONDARY):
         return self.emu.client("arc-region-switch", region)

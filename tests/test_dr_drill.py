@@ -113,7 +113,7 @@ class Env:
             kind=kind, source=source, target=target, execute=execute, poll_seconds=0.01, step_timeout_seconds=10, **kw
         )
 
-    def drill(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, **kw):
+    def drill(self, kind="planned", source=PRIMARY, target=SECONDARY, execute=True, executor="drill", **kw):
         settings = self.settings(kind, source, target, execute, **kw)
         check_request(settings, [PRIMARY, SECONDARY])
         return run_drill(
@@ -124,6 +124,7 @@ class Env:
             "local",
             reports_dir=self.tmp / "reports",
             annotate=(lambda r: r.update(outage=self.outage.summary())) if self.outage else None,
+            executor=executor,
         )
 
     def dns_region(self) -> str | None:

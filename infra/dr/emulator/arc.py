@@ -30,6 +30,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.dr.emulator.local_http import serve, shutdown
+
 ACCOUNT = "123456789012"
 TERMINAL = ("completed", "completedWithExceptions", "canceled", "failed", "planExecutionTimedOut", "pausedByFailedStep")
 
@@ -113,16 +115,13 @@ class ArcService:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="emulator-arc", daemon=True).start()
+        self._server = serve(Handler, "emulator-arc")
+        self.port = self._server.server_port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shutdown(self._server)
+        self._server = None
 
     def reset(self) -> None:
         with self.lock:

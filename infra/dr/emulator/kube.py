@@ -28,6 +28,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.dr.emulator.local_http import serve, shutdown
+
 _HPA = re.compile(r"^/apis/autoscaling/v2/namespaces/([^/]+)/horizontalpodautoscalers/([^/]+)$")
 _DEPLOY = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/deployments/([^/]+)(/scale)?$")
 _POOL = re.compile(r"^/apis/karpenter.sh/v1/nodepools/([^/]+)$")
@@ -112,15 +114,12 @@ class KubeEmulator:
             def do_POST(self) -> None:  # emulator-only seeding API (not Kubernetes): /_emulator/seed
                 emulator._seed_request(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler, "emulator-kube")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shutdown(self._server)
+        self._server = None
 
     def url(self, cluster: str) -> str:
         assert self._server is not None
