@@ -836,3 +836,74 @@ def test_the_drill_replan_counts_data_replacements_and_leaves_no_copy(env, plans
     assert problems == []
     assert "data resources replaced: 0" in console.export_text()
     assert list(tmp_path.glob("dr-*")) == []
+
+
+def _knob_check(env, capsys, root=REPO_ROOT, stack=None, allow=""):
+    """`python -m infra active-region --stack STACK --allow-unreachable ALLOW` through the drill's clients (an
+    emulated outage cuts them): (exit code, stdout, stderr)."""
+    from types import SimpleNamespace
+
+    from infra.dr.knob_check import active_region_command
+
+    args = SimpleNamespace(root=root, endpoint=env.emu.endpoint, stack=stack, allow_unreachable=allow)
+    code = active_region_command(args, aws=env.aws())
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_active_region_check_excuses_only_declared_down_regions_never_a_disagreement(env, capsys):
+    """The deploy gate's survivor bypass: after an unplanned failover with us-east-1 down (its parameter still names
+    itself), `--allow-unreachable us-east-1` lets eu-west-1 deploy; it never excuses the Region being deployed, an
+    unknown Region, or the stale Region once it answers again."""
+    name = env.outputs[SECONDARY]["activeRegionParameterName"]
+    env.emu.client("ssm", SECONDARY).put_parameter(Name=name, Value=SECONDARY, Type="String", Overwrite=True)
+    env.take_down(PRIMARY)
+    code, _, err = _knob_check(env, capsys, stack=SECONDARY)
+    assert code == 3 and f"refused: cannot read {name} in {PRIMARY}" in err and "--allow-unreachable us-east-1" in err
+    code, out, err = _knob_check(env, capsys, stack=SECONDARY, allow=f" {PRIMARY}, ")
+    assert (code, err) == (0, ""), err
+    assert f"agrees: {SECONDARY}; not checked, declared down (--allow-unreachable): {PRIMARY}" in out
+    code, _, err = _knob_check(env, capsys, stack=PRIMARY, allow=PRIMARY)  # its own Region is always read
+    assert code == 3 and f"{PRIMARY} is the Region being deployed (never skipped)" in err
+    code, _, err = _knob_check(env, capsys, stack=SECONDARY, allow="ap-south-1")
+    assert code == 2 and "error: --allow-unreachable names ap-south-1, which is no Region of the fleet" in err
+    assert _knob_check(env, capsys, stack="ap-south-1")[0] == 2
+    env.emu.outages.current, env.outage = None, None  # us-east-1 is back with its stale value
+    code, out, err = _knob_check(env, capsys, stack=SECONDARY, allow=PRIMARY)
+    assert code == 3 and "the Regions that answer disagree" in err and "never covers a disagreement" in err
+    assert f"{PRIMARY}: {name} = {PRIMARY}" in out and "refused" not in out  # values on stdout, refusal on stderr
+
+
+def test_active_region_check_reads_an_absent_parameter_as_the_primary_and_honours_the_override(
+    env, capsys, write_stacks
+):
+    """What the stack program resolves: a missing parameter is the primary's Region (a Region added later has none
+    until its first full deploy), and `platform:activeRegion` in every stack file wins over any parameter."""
+    name = env.outputs[SECONDARY]["activeRegionParameterName"]
+    env.emu.client("ssm", SECONDARY).delete_parameter(Name=name)
+    code, out, _ = _knob_check(env, capsys, stack=SECONDARY)
+    assert code == 0 and f"{SECONDARY}: {name} = (absent)" in out and f"agrees: {PRIMARY}" in out
+    env.emu.client("ssm", PRIMARY).put_parameter(Name=name, Value=SECONDARY, Type="String", Overwrite=True)
+    code, _, err = _knob_check(env, capsys, stack=SECONDARY)
+    assert code == 3 and f"{SECONDARY} = absent ({PRIMARY})" in err
+    pinned = write_stacks({s: (lambda c: c.update({"platform:activeRegion": SECONDARY})) for s in (PRIMARY, SECONDARY)})
+    code, out, _ = _knob_check(env, capsys, root=pinned, stack=SECONDARY)
+    assert code == 0 and f"platform:activeRegion = {SECONDARY} in the stack files overrides {name}" in out
+
+
+def test_active_region_check_fails_on_an_error_answer_whatever_the_bypass(capsys):
+    """AccessDenied is an answer, not silence: exit 1 naming the permission, even for a Region declared down."""
+    from types import SimpleNamespace
+
+    from infra.dr.knob_check import active_region_command
+
+    class Denied:
+        def get_parameters(self, **_):
+            error = {"Code": "AccessDeniedException", "Message": "not authorized to perform: ssm:GetParameters"}
+            raise botocore.exceptions.ClientError({"Error": error}, "GetParameters")
+
+    args = SimpleNamespace(root=REPO_ROOT, endpoint=None, stack=SECONDARY, allow_unreachable=PRIMARY)
+    assert active_region_command(args, aws=lambda service, region: Denied()) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "error: cannot read the active-region parameter" in err
+    assert "give the deploying role ssm:GetParameters on the parameter in every Region" in err
