@@ -469,6 +469,120 @@ def test_deploy_can_be_dispatched_for_a_subset_of_stacks_and_a_bootstrap():
     assert "${{ inputs." not in step["run"], "inputs reach the script through env, never the shell text"
 
 
+GATE = "python -m infra active-region"
+BYPASS = "allow-unreachable-regions"
+
+
+def expanded_steps(job: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(step, the `with` of the job step that calls it) for a job's steps, the shared action's steps in its place."""
+    out = []
+    for step in job.get("steps", []):
+        if step.get("uses") == LOCAL_ACTION:
+            out += [(inner, step.get("with", {})) for inner in action()["runs"]["steps"]]
+        else:
+            out.append((step, {}))
+    return out
+
+
+def _runs(step: dict[str, Any], caller: dict[str, Any]) -> bool:
+    """Whether a composite step runs for this caller: the action's only conditions are on `inputs.command`."""
+    condition = step.get("if")
+    if condition is None:
+        return True
+    match = re.fullmatch(r"inputs\.command == '(\w+)'", condition)
+    assert match, f"the test cannot evaluate `if: {condition}`"
+    return caller.get("command") == match[1]
+
+
+def _gate_step() -> dict[str, Any]:
+    (gate,) = [s for s in action()["runs"]["steps"] if GATE in s.get("run", "")]
+    return gate
+
+
+def test_every_deploy_job_runs_the_active_region_gate_before_pulumi_up():
+    """docs/dr-runbook.md "A recovered stale Region": in every job that deploys a stack, the check runs after the
+    job's AWS credentials and the program's virtualenv, before `pulumi up`, for that job's stack; not for previews."""
+    deploying = [(n, job) for n, job in load("deploy.yml")["jobs"].items() if steps_using(job, LOCAL_ACTION)]
+    assert [n for n, _ in deploying] == ["primary", "secondaries"]
+    for job_name, job in deploying:
+        steps = [(step, caller) for step, caller in expanded_steps(job) if _runs(step, caller)]
+        names = [step.get("name") or step.get("uses", "").split("@")[0] for step, _ in steps]
+        gate = next(i for i, (step, _) in enumerate(steps) if GATE in step.get("run", ""))
+        up = next(i for i, (step, _) in enumerate(steps) if 'pulumi "${args[@]}"' in step.get("run", ""))
+        creds = names.index("aws-actions/configure-aws-credentials")
+        venv = next(i for i, (step, _) in enumerate(steps) if "python -m venv .venv" in step.get("run", ""))
+        assert max(creds, venv) < gate < up, (job_name, names)
+        assert steps[up][1]["command"] == "up"
+        assert not steps[gate][0].get("continue-on-error"), "a refusal must stop the job"
+    gate = _gate_step()
+    assert gate["env"]["STACK"] == "${{ inputs.stack }}" and '--stack "$STACK"' in gate["run"]
+    assert not _runs(gate, {"command": "preview"}), "previews change nothing and the preview role may not read SSM"
+    for workflow, job_name in RUNS_ON:  # the pull request's previews stay without the gate
+        (step,) = steps_using(load(workflow)["jobs"][job_name], LOCAL_ACTION)
+        assert _runs(gate, step["with"]) == (workflow == "deploy.yml"), (workflow, job_name)
+
+
+def test_the_survivor_bypass_reaches_only_the_gates_allow_unreachable():
+    """The dispatch input for Regions known down is passed to the check's `--allow-unreachable` and nowhere else: no
+    condition skips the gate on it (the check itself refuses a disagreement whatever the input says:
+    tests/test_dr_drill.py), and a push to main passes it empty."""
+    doc = load("deploy.yml")
+    bypass = doc["on"]["workflow_dispatch"]["inputs"][BYPASS]
+    assert bypass["type"] == "string" and bypass["default"] == "" and bypass["required"] is False
+    assert "push" in doc["on"], "a push has no inputs: `inputs.allow-unreachable-regions` is empty then"
+    for job_name in ("primary", "secondaries"):
+        (step,) = steps_using(doc["jobs"][job_name], LOCAL_ACTION)
+        assert step["with"][BYPASS] == "${{ inputs.allow-unreachable-regions }}"
+    workflow_text = (WORKFLOWS / "deploy.yml").read_text()
+    assert workflow_text.count(f"inputs.{BYPASS}") == 2, "used only as the two stack jobs' action input"
+    assert action()["inputs"][BYPASS]["default"] == ""
+    users = [s for s in action()["runs"]["steps"] if BYPASS in json.dumps(s)]
+    assert users == [_gate_step()], "only the gate sees the input"
+    gate = _gate_step()
+    assert gate["env"]["ALLOW_UNREACHABLE"] == f"${{{{ inputs.{BYPASS} }}}}"
+    assert gate["run"].strip().endswith('--allow-unreachable "$ALLOW_UNREACHABLE"')
+    assert BYPASS not in gate.get("if", "") and "${{" not in gate["run"], "through env, never the shell text"
+
+
+@pytest.mark.parametrize("check_rc", [0, 1, 2, 3])
+def test_the_gate_step_stops_the_job_unless_the_check_passes(tmp_path: Path, check_rc: int):
+    """Run the gate's bash with a stand-in `.venv/bin/python` that records its arguments and exits like the check."""
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > args.txt\nexit {check_rc}\n')
+    (venv / "python").chmod(0o755)
+    env = {"PATH": os.environ["PATH"], "STACK": "eu-west-1", "ALLOW_UNREACHABLE": "us-east-1, ap-southeast-2"}
+    gate = _gate_step()
+    out = subprocess.run(["bash", "-e", "-c", gate["run"]], cwd=tmp_path, env=env, capture_output=True)
+    assert out.returncode == check_rc
+    assert (tmp_path / "args.txt").read_text().splitlines() == [
+        "-m", "infra", "active-region", "--stack", "eu-west-1", "--allow-unreachable", "us-east-1, ap-southeast-2",
+    ]  # fmt: skip
+
+
+def test_the_documented_knob_policies_name_the_parameter_in_every_fleet_region():
+    """docs/ci.md (deploy role, the gate) and docs/dr-runbook.md (drill role): the IAM statements for the knob list
+    exactly one parameter ARN per Region of the fleet (least privilege, and a Region added is a Region listed)."""
+    from infra.naming import active_region_parameter
+
+    fleet = load_fleet(REPO_ROOT)
+    primary = fleet.stacks[fleet.primary]
+    name = active_region_parameter(primary.naming.prefix, primary.environment)
+    regions = sorted(cfg.region for cfg in fleet.stacks.values())
+    expected = sorted(f"arn:aws:ssm:{region}:<account>:parameter{name}" for region in regions)
+    found = {}
+    for doc in ("docs/ci.md", "docs/dr-runbook.md"):
+        for block in re.findall(r"```json\n(.*?)```", (REPO_ROOT / doc).read_text(), re.S):
+            parsed = json.loads(block)
+            for statement in parsed if isinstance(parsed, list) else [parsed]:
+                found[statement["Sid"]] = statement
+    gate, knob, lag = found["ActiveRegionGate"], found["ActiveRegionKnob"], found["ReplicationLag"]
+    assert gate["Action"] == "ssm:GetParameters" and sorted(gate["Resource"]) == expected
+    assert knob["Action"] == ["ssm:GetParameters", "ssm:PutParameter"] and sorted(knob["Resource"]) == expected
+    assert lag["Action"] == ["cloudwatch:ListMetrics", "cloudwatch:GetMetricStatistics"]
+    assert sorted(lag["Condition"]["StringEquals"]["aws:RequestedRegion"]) == regions
+
+
 def test_drill_is_dispatched_with_inputs_and_uploads_the_report():
     doc = load("drill.yml")
     inputs = doc["on"]["workflow_dispatch"]["inputs"]
