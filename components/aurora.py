@@ -38,7 +38,9 @@ class AuroraArgs(ComponentArgs):
     vpc_id: Input = Field(..., description="VPC id for the security group.")
     client_security_group_id: Input = Field(..., description="The only source admitted on 5432 (EKS nodes).")
     account_id: Input = Field(..., description="AWS account id for the key policy.")
-    partner_region: str | None = Field(None, description="Region the credentials secret is replicated to.")
+    replica_regions: list[str] = Field(
+        default_factory=list, description="Regions the credentials secret is replicated to (every other fleet Region)."
+    )
     master_secret_name: str = Field(
         ..., description="Secrets Manager name of the master secret: Region-neutral, so its replica keeps it."
     )
@@ -309,7 +311,7 @@ class AuroraRegionalCluster(PlatformComponent):
         )
 
     def _master_secret(self, args: AuroraArgs, key_arn: Input, rotation_sg: aws.ec2.SecurityGroup | None) -> None:
-        """Master credentials in Secrets Manager (CMK), replicated to the partner Region, rotated by the AWS
+        """Master credentials in Secrets Manager (CMK), replicated to every other fleet Region, rotated by the AWS
         PostgreSQL single-user function in the VPC. RDS-managed master passwords are not supported for clusters in
         an Aurora global database, hence Secrets Manager rotation (docs/security.md)."""
         assert rotation_sg is not None and self.master_password is not None
@@ -327,7 +329,7 @@ class AuroraRegionalCluster(PlatformComponent):
             description="Aurora global database master credentials (rotated; only the bootstrap Job reads them)",
             kms_key_arn=key_arn, value=value, tags=args.tags,
             rotation_lambda_arn=rotation_arn, rotation_days=args.master_secret_rotation_days,
-            # the writer can move to the partner region: its credentials must be there already
-            replica_regions=[args.partner_region] if args.partner_region else None,
+            # the writer can move to any Region of the fleet: its bootstrap Job needs the credentials there already
+            replica_regions=args.replica_regions or None,
         )  # fmt: skip
         self.secret_arn = secret.arn

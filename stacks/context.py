@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.config.fleet import stack_files
 from infra.config.stack import StackConfig
 from infra.naming import name_prefix
 from infra.tags import standard_tags
 from stacks.active_region import ActiveRegion, resolve_active_region
+
+PROJECT_DIR_ENV = "PLATFORM_PROJECT_DIR"
 
 
 def stack_reference_name(cfg: StackConfig, stack: str) -> str:
@@ -70,6 +75,15 @@ class RegionContext:
     @property
     def region(self) -> str:
         return self.cfg.region
+
+    @property
+    def fleet_regions(self) -> list[str]:
+        """Every Region of the fleet: one stack file per Region in the project directory (stacks are named after
+        their Region, `infra check` enforces it), so a new Region's file reaches the other stacks' next deploy with
+        no edit to theirs. The project directory is this program's (`pulumi up` runs it from there); the offline
+        planner points `PLATFORM_PROJECT_DIR` at the stack files it plans."""
+        root = Path(os.environ.get(PROJECT_DIR_ENV) or Path(__file__).resolve().parents[1])
+        return sorted({*stack_files(root), self.region, self.primary_region, self.cfg.partner_stack})
 
     @property
     def primary_region(self) -> str:

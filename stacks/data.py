@@ -85,7 +85,7 @@ def build_data(ctx: RegionContext, network: Any, compute: Any) -> Data:
             vpc_id=network.vpc_id,
             client_security_group_id=compute.node_security_group_id,
             account_id=ctx.account_id,
-            partner_region=ctx.cfg.partner_stack if primary else None,
+            replica_regions=[r for r in ctx.fleet_regions if r != ctx.region] if primary else [],
             master_secret_name=master_secret_name(ctx),
             master_secret_rotation_days=a.master_secret_rotation_days,
             rotation_subnet_ids=network.private_subnet_ids if primary else None,

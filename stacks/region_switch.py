@@ -80,7 +80,7 @@ def build_region_switch(ctx: RegionContext, compute: Any, data: Any, dns: Any) -
             name_prefix=ctx.base,
             tags=ctx.tags,
             account_id=ctx.account_id,
-            fleet_regions=sorted({ctx.region, ctx.primary_region, ctx.cfg.partner_stack}),
+            fleet_regions=ctx.fleet_regions,
             global_datastore_id=datastore,
             replication_group_id=data.redis_replication_group_id,
             parameter_name=active_region_parameter(ctx),

@@ -90,3 +90,24 @@ def test_local_drill_to_the_third_region_passes(three_regions, tmp_path, capsys,
     assert code == 0, out
     final = json.loads(report_file.read_text())["final"]
     assert (final["auroraWriterRegion"], final["redisPrimaryRegion"], final["trafficRegion"]) == (NEW, NEW, NEW)
+
+
+def test_the_other_stacks_take_the_new_region_into_their_fleet(three_regions):
+    """The new file is all it takes: on their next deploy the primary replicates the master secret there (its
+    bootstrap Job runs wherever the writer moves) and every stack's knob Lambda writes its parameter there too."""
+    planner = Planner(three_regions)
+    primary = planner.plan("us-east-1")
+    secret = next(
+        r.inputs
+        for r in primary.of_type("aws:secretsmanager/secret:Secret")
+        if r.inputs.get("name") == primary.outputs["auroraMasterSecretName"]
+    )
+    assert sorted(r["region"] for r in secret["replicas"]) == ["ap-southeast-2", "eu-west-1"]
+    for stack in ("us-east-1", NEW):
+        functions = [
+            f for f in planner.plan(stack).of_type("aws:lambda/function:Function") if "-dr-" in f.inputs["name"]
+        ]
+        assert functions, stack
+        for fn in functions:
+            regions = fn.inputs["environment"]["variables"]["FLEET_REGIONS"].split(",")
+            assert regions == ["ap-southeast-2", "eu-west-1", "us-east-1"], (stack, fn.name)

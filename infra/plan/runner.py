@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -32,6 +33,22 @@ def _program() -> None:
     from stacks import main
 
     main()
+
+
+@contextlib.contextmanager
+def _project_dir(root: Path):
+    """The program finds the fleet's stack files where `pulumi up` would run it: here, the planned root."""
+    from stacks.context import PROJECT_DIR_ENV
+
+    before = os.environ.get(PROJECT_DIR_ENV)
+    os.environ[PROJECT_DIR_ENV] = str(root)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROJECT_DIR_ENV, None)
+        else:
+            os.environ[PROJECT_DIR_ENV] = before
 
 
 def synthesize(
@@ -175,7 +192,7 @@ class Planner:
         if not cfg.is_primary:
             stack_outputs[cfg.partner_stack] = self.plan(cfg.partner_stack).outputs
         config = read_stack_file(self.root / f"Pulumi.{stack}.yaml")
-        with self.progress(stack) as tick:
+        with self.progress(stack) as tick, _project_dir(self.root):
             monitor = RecordingMonitor(PlatformMocks(stack_outputs, self.observed), on_record=tick)
             plan = synthesize(stack, config, stack_outputs, monitor=monitor)
         if self.cache and key:
