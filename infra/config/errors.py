@@ -28,3 +28,13 @@ class ConfigError(Exception):
     def __init__(self, issues: list[ConfigIssue]):
         self.issues = list(issues)
         super().__init__("\n".join(issue.render() for issue in self.issues))
+
+
+class ConfigFix(ValueError):
+    """What a config model's own validator raises: `str()` says what is wrong, `fix` what to write instead (the
+    allowed values or range, or which keys to change and how). The loader prints `fix` as the issue's "Fix:"; a
+    plain ValueError would get only a generic hint there."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.fix = fix

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from infra.config.errors import ConfigError, ConfigIssue
+from infra.config.errors import ConfigError, ConfigFix, ConfigIssue
 from infra.config.stack import NAMESPACE, StackConfig
 from infra.config.strict import (
     DuplicateKeyError,
@@ -212,15 +212,20 @@ def _issue(source: str, error: dict[str, Any]) -> ConfigIssue:
     info, _ = _field_info(loc)
     if kind == "missing":
         return ConfigIssue(source, _key_path(loc), "is required but missing.", _missing_fix(loc, info))
+    ctx = error.get("ctx") or {}
+    raised = ctx.get("error")
+    # A custom validator's ConfigFix carries its own fix; pydantic's built-in errors get one from their type.
+    fix = _custom_fix(raised, info, loc) if isinstance(raised, ConfigFix) else _fix(kind, ctx, info, loc)
     if "input" in error and kind not in {"missing"}:
         shown = error["input"]
-        if looks_secret(_key_path(loc), shown):  # never echo a credential, not even inside the message
-            message = redact(message, shown)
+        if looks_secret(_key_path(loc), shown):  # never echo a credential, not even inside the message or fix
+            message, fix = redact(message, shown), redact(fix, shown)
         elif not isinstance(shown, dict | list):
             message = f"{message} (got {shown!r})."
     if not message.endswith("."):
         message += "."
-    return ConfigIssue(source, _key_path(loc), message, _fix(kind, error.get("ctx") or {}, info, loc))
+    # A model-level rule may quote any value of its section: drop credential-shaped ones there too.
+    return ConfigIssue(source, _key_path(loc), redact_credentials(message), redact_credentials(fix))
 
 
 def _bounds(info) -> str:
@@ -248,6 +253,13 @@ def _default_hint(info, loc: tuple[Any, ...]) -> str:
     if isinstance(default, BaseModel):
         return f", or remove `{leaf}` to use the defaults"
     return f", or remove `{leaf}` to use the default ({json.dumps(default, default=str)})"
+
+
+def _custom_fix(raised: ConfigFix, info, loc: tuple[Any, ...]) -> str:
+    """A custom validator's fix, plus how to get the default back when the key has a plain (scalar) default."""
+    default = None if info is None or info.is_required() else info.get_default(call_default_factory=True)
+    plain = isinstance(default, bool | int | float | str) and bool(loc) and isinstance(loc[-1], str)
+    return f"{raised.fix.rstrip('.')}{_default_hint(info, loc) if plain else ''}."
 
 
 def _fix(kind: str, ctx: dict[str, Any], info, loc: tuple[Any, ...]) -> str:
