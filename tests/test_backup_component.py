@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from components.backup import BackupReports, BackupRule, BackupTier, BackupTierArgs, RestoreTesting, VaultLock
-from infra.config.backup import COLD_STORAGE_MIN_DAYS, CONTINUOUS_MAX_RETENTION_DAYS, cron_fields
+from infra.config.backup import COLD_STORAGE_MIN_DAYS, CONTINUOUS_MAX_RETENTION_DAYS
+from infra.config.cron import cron_fields
 from infra.plan.runner import synthesize
 
 AURORA_ARN = "arn:aws:rds:us-east-1:111122223333:cluster:t-prod-use1-aurora"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from infra.config.backup import BackupConfig, cron_fields
+from infra.config.backup import BackupConfig
+from infra.config.cron import cron_fields
 from infra.config.errors import ConfigError
 from infra.config.loader import parse_stack_config, platform_keys, read_stack_file
 from infra.plan.runner import REPO_ROOT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config.backup import cron_fields
+from infra.config.cron import cron_fields
 from infra.config.fleet import load_fleet
 from infra.plan.runner import REPO_ROOT
 

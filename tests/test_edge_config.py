@@ -53,7 +53,7 @@ BAD = [
      "platform:traffic.existingZoneId", "primary only"),
     ("us-east-1", _set("edge", "waf.rateLimit", 5), PRIMARY, "platform:edge.waf.rateLimit", "10.."),
     ("us-east-1", _set("edge", "waf.rateLimitWindowSeconds", 900), PRIMARY,
-     "platform:edge.waf.rateLimitWindowSeconds", "[60, 120, 300, 600]"),
+     "platform:edge.waf.rateLimitWindowSeconds", "use one of 60, 120, 300, 600 (seconds)"),
     ("us-east-1", _set("edge", "certificateRegion", "eu-west-1"), PRIMARY, "platform:edge.certificateRegion",
      "only uses ACM certificates from us-east-1"),
     ("us-east-1", _set("edge", "waf.logDestinationArn", "arn:aws:firehose:us-east-1:123456789012:deliverystream/siem"),

@@ -42,9 +42,9 @@ def test_empty_stack_file_says_it_is_empty(write_stacks, content):
 @pytest.mark.parametrize(
     ("edit", "key", "fix"),
     [
-        # a custom rule: the default, not the field's description ("Number of Availability Zones (2-6); ...")
+        # a custom rule: its own fix (the range) and the default, not the field's description
         (set_key("network", "azCount", 1), "platform:network.azCount",
-         "give it a value this rule allows, or remove `azCount` to use the default (3)."),
+         "use an azCount from 2 to 6 (the seed uses 3), or remove `azCount` to use the default (3)."),
         (set_key("network", "flowLogs.trafficType", "SOME"), "platform:network.flowLogs.trafficType",
          "use one of 'ALL', 'ACCEPT' or 'REJECT', or remove `trafficType` to use the default (\"ALL\")."),
         (set_key("network", "subnetSizes.public", 40), "platform:network.subnetSizes.public",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from infra.config.errors import ConfigFix
+
 # Aurora PostgreSQL DB instance classes (memory-optimized and x2g; burstable db.t* excluded for production, and
 # db.serverless is a different capacity model). Source: Aurora User Guide, "Supported DB engines for DB instance
 # classes", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.SupportAurora.html
@@ -56,17 +58,24 @@ _GRAVITON = re.compile(r"^[a-z]+\d+g")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def class_issue(value: str, prefix: str, table: dict[str, tuple[str, ...]], what: str) -> str | None:
-    """Why `value` (e.g. `db.r6g.4xlarge`) is not in `table`, or None when it is; `what` has its article."""
+def check_class(value: str, prefix: str, table: dict[str, tuple[str, ...]], what: str, example: str) -> str:
+    """`value` (e.g. `db.r6g.4xlarge`) if `table` has it, else a ConfigFix naming the families or sizes there are;
+    `what` has its article."""
     parts = value.split(".")
     if len(parts) != 3 or parts[0] != prefix:
-        return f"'{value}' is not {what} (<{prefix}>.<family>.<size>, e.g. {prefix}.r6g.4xlarge)"
+        raise ConfigFix(f"'{value}' is not {what}", f"write {prefix}.<family>.<size>, e.g. {example}")
     family, size = parts[1], parts[2]
     if family not in table:
-        return f"'{value}': family '{family}' is not documented for {what}; use one of {sorted(table)}"
+        raise ConfigFix(
+            f"'{value}': family '{family}' is not documented for {what}",
+            f"use a family from {', '.join(sorted(table))} ({prefix}.<family>.<size>, e.g. {example})",
+        )
     if size not in table[family]:
-        return f"'{value}': {prefix}.{family} comes in sizes {list(table[family])}"
-    return None
+        raise ConfigFix(
+            f"'{value}': {size} is not one of the {prefix}.{family} sizes",
+            f"use a size from {', '.join(table[family])} ({prefix}.{family}.<size>)",
+        )
+    return value
 
 
 def is_graviton(instance_type: str) -> bool:
@@ -94,6 +103,20 @@ def weekly_span(window: str) -> tuple[int, int]:
 
     start, end = minute_of_week(start_text), minute_of_week(end_text)
     return start, (end - start) % (7 * 24 * 60)
+
+
+def widened(window: str, minutes: int) -> str:
+    """`window` (daily `hh:mm-hh:mm` or weekly `ddd:hh:mm-ddd:hh:mm`) ending `minutes` after its start: the example in
+    the fix of a window that is too short."""
+    weekly = window.count(":") == 4
+    start = weekly_span(window)[0] if weekly else daily_span(window)[0]
+    end = (start + minutes) % ((7 if weekly else 1) * 24 * 60)
+
+    def text(minute: int) -> str:
+        day = f"{_DAYS[minute // (24 * 60)]}:" if weekly else ""
+        return f"{day}{minute // 60 % 24:02d}:{minute % 60:02d}"
+
+    return f"{text(start)}-{text(end)}"
 
 
 def daily_overlaps_weekly(daily: str, weekly: str) -> bool:

@@ -6,12 +6,13 @@ reject at deploy time (or accept and then fail every job for) is a config error 
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.cron import CronExpression
+from infra.config.errors import ConfigFix
 
 # AWS Backup limits (Backup API reference: Lifecycle, PutBackupVaultLockConfiguration, BackupRuleInput).
 MAX_RETENTION_DAYS = 36500  # 100 years
@@ -35,54 +36,6 @@ VAULT_EVENTS = (
     "CONTINUOUS_BACKUP_INTERRUPTED",
 )
 REPORT_TEMPLATES = ("BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT")
-
-_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
-_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
-
-
-def _field_re(number: str, names: str = "", extra: str = "") -> re.Pattern[str]:
-    value = f"(?:{number}{'|' + names if names else ''})"
-    item = rf"(?:\*|{value}(?:-{value})?)(?:/\d+)?"
-    return re.compile(rf"^(?:{item}(?:,{item})*{'|' + extra if extra else ''})$")
-
-
-# The six fields of an AWS cron expression (EventBridge / AWS Backup syntax).
-_CRON_FIELDS = (
-    ("minutes", re.compile(r"^(?:[0-5]?\d)$")),  # AWS Backup runs at most hourly: one fixed minute
-    ("hours", _field_re(r"(?:[01]?\d|2[0-3])")),
-    ("day-of-month", _field_re(r"(?:[1-9]|[12]\d|3[01])", extra=r"\?|L|(?:[1-9]|[12]\d|3[01])W")),
-    ("month", _field_re(r"(?:[1-9]|1[0-2])", _MONTHS)),
-    ("day-of-week", _field_re(r"[1-7]", _DAYS, extra=r"\?|L|[1-7]L|[1-7]#[1-5]")),
-    ("year", _field_re(r"(?:19[7-9]\d|2[01]\d\d)")),
-)
-
-
-def cron_fields(expression: str) -> list[str]:
-    """The six fields of `cron(m h dom mon dow y)`, or ValueError saying what AWS accepts."""
-    match = re.fullmatch(r"cron\((.*)\)", expression.strip())
-    if not match:
-        raise ValueError(f"'{expression}' is not an AWS cron expression: use cron(minutes hours day-of-month month "
-                         "day-of-week year), e.g. cron(0 0/6 * * ? *)")  # fmt: skip
-    fields = match.group(1).split()
-    if len(fields) != 6:
-        raise ValueError(f"'{expression}' has {len(fields)} fields; AWS cron has 6 (minutes hours day-of-month "
-                         "month day-of-week year)")  # fmt: skip
-    for (name, pattern), value in zip(_CRON_FIELDS, fields, strict=True):
-        if not pattern.match(value.upper()):
-            hint = " (AWS Backup runs at most hourly: a single minute 0-59)" if name == "minutes" else ""
-            raise ValueError(f"'{expression}': {name} field '{value}' is not valid{hint}")
-    if (fields[2] == "?") == (fields[4] == "?"):
-        raise ValueError(f"'{expression}': exactly one of day-of-month and day-of-week must be '?'")
-    return fields
-
-
-def _cron(value: str) -> str:
-    cron_fields(value)
-    return value.strip()
-
-
-# A schedule field: a valid AWS cron expression (stored without surrounding spaces).
-CronExpression = Annotated[str, AfterValidator(_cron)]
 
 
 class BackupRuleConfig(ConfigModel):
@@ -129,22 +82,29 @@ class BackupRuleConfig(ConfigModel):
     def _lifecycle(self) -> BackupRuleConfig:
         if self.continuous:
             if self.retention_days > CONTINUOUS_MAX_RETENTION_DAYS:
-                raise ValueError(
+                raise ConfigFix(
                     f"rule '{self.name}': continuous backup keeps at most {CONTINUOUS_MAX_RETENTION_DAYS} days "
-                    f"(retentionDays is {self.retention_days})"
+                    f"(retentionDays is {self.retention_days})",
+                    f"set retentionDays to 1-{CONTINUOUS_MAX_RETENTION_DAYS} in rule '{self.name}', or set "
+                    "continuous: false",
                 )
             if self.cold_storage_after_days is not None:
-                raise ValueError(f"rule '{self.name}': continuous backups cannot move to cold storage; "
-                                 "remove coldStorageAfterDays")  # fmt: skip
+                raise ConfigFix(
+                    f"rule '{self.name}': continuous backups cannot move to cold storage",
+                    f"remove coldStorageAfterDays from rule '{self.name}', or set continuous: false",
+                )
         cold = self.cold_storage_after_days
         if cold is not None:
             for label, days in (("retentionDays", self.retention_days), ("copyRetentionDays", self.copy_days)):
                 if days < cold + COLD_STORAGE_MIN_DAYS:
-                    raise ValueError(
+                    latest = days - COLD_STORAGE_MIN_DAYS
+                    raise ConfigFix(
                         f"rule '{self.name}': coldStorageAfterDays {cold} is too late for {label} {days}: recovery "
-                        f"points stay at least {COLD_STORAGE_MIN_DAYS} days in cold storage, so coldStorageAfterDays "
-                        f"must be at most {days - COLD_STORAGE_MIN_DAYS}"
-                        + ("" if days > COLD_STORAGE_MIN_DAYS else f" (or retention above {COLD_STORAGE_MIN_DAYS})")
+                        f"points stay at least {COLD_STORAGE_MIN_DAYS} days in cold storage",
+                        f"keep coldStorageAfterDays + {COLD_STORAGE_MIN_DAYS} <= {label} in rule '{self.name}': "
+                        + (f"set coldStorageAfterDays to at most {latest}, or " if latest >= 1 else "")
+                        + f"raise {label} to at least {cold + COLD_STORAGE_MIN_DAYS}"
+                        + (" (or remove coldStorageAfterDays)" if latest < 1 else ""),
                     )
         return self
 
@@ -184,21 +144,28 @@ class VaultLockConfig(ConfigModel):
     @model_validator(mode="after")
     def _mode(self) -> VaultLockConfig:
         if self.min_retention_days > self.max_retention_days:
-            raise ValueError(
-                f"minRetentionDays {self.min_retention_days} is above maxRetentionDays {self.max_retention_days}"
+            raise ConfigFix(
+                f"minRetentionDays {self.min_retention_days} is above maxRetentionDays {self.max_retention_days}",
+                f"keep minRetentionDays <= maxRetentionDays: lower minRetentionDays to at most "
+                f"{self.max_retention_days} or raise maxRetentionDays to at least {self.min_retention_days}",
             )
         if self.mode == "compliance":
             if not self.acknowledge_irreversible:
-                raise ValueError(
-                    "compliance mode is irreversible after changeableForDays; set acknowledgeIrreversible: true to "
-                    "confirm, or use mode: governance"
+                raise ConfigFix(
+                    "compliance mode is irreversible after changeableForDays and acknowledgeIrreversible is not true",
+                    "set acknowledgeIrreversible: true to confirm, or use mode: governance",
                 )
             if self.changeable_for_days is None:
-                raise ValueError(f"compliance mode needs changeableForDays (>= {VAULT_LOCK_MIN_CHANGEABLE_DAYS})")
+                raise ConfigFix(
+                    "compliance mode needs changeableForDays",
+                    f"add changeableForDays: <days>, {VAULT_LOCK_MIN_CHANGEABLE_DAYS} to {MAX_RETENTION_DAYS} "
+                    "(the grace period before the lock is immutable)",
+                )
         elif self.changeable_for_days is not None:
-            raise ValueError(
-                "changeableForDays turns the lock into compliance mode; remove it for governance mode or set "
-                "mode: compliance and acknowledgeIrreversible: true"
+            raise ConfigFix(
+                "changeableForDays turns the lock into compliance mode, but mode is governance",
+                "remove changeableForDays to keep governance mode, or set mode: compliance and "
+                "acknowledgeIrreversible: true",
             )
         return self
 
@@ -244,9 +211,10 @@ class BackupReportConfig(ConfigModel):
     def _templates(cls, value: list[str]) -> list[str]:
         bad = [t for t in value if t not in REPORT_TEMPLATES]
         if bad:
-            raise ValueError(f"unknown report templates {bad}; allowed: {list(REPORT_TEMPLATES)}")
-        if len(set(value)) != len(value):
-            raise ValueError("report templates must be unique")
+            raise ConfigFix(f"unknown report templates {bad}", f"use templates from {', '.join(REPORT_TEMPLATES)}")
+        twice = sorted({t for t in value if value.count(t) > 1})
+        if twice:
+            raise ConfigFix(f"lists the report templates {twice} more than once", "list each template once")
         return value
 
 
@@ -297,7 +265,7 @@ class BackupConfig(ConfigModel):
     def _events(cls, value: list[str]) -> list[str]:
         bad = [e for e in value if e not in VAULT_EVENTS]
         if bad:
-            raise ValueError(f"unsupported vault events {bad}; allowed: {list(VAULT_EVENTS)}")
+            raise ConfigFix(f"unsupported vault events {bad}", f"use events from {', '.join(VAULT_EVENTS)}")
         return value
 
     @model_validator(mode="after")
@@ -305,9 +273,16 @@ class BackupConfig(ConfigModel):
         names = [r.name for r in self.rules]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"rule names must be unique; duplicated: {duplicates}")
-        if sum(r.continuous for r in self.rules) > 1:
-            raise ValueError("AWS Backup allows one continuous rule per resource; keep a single continuous rule")
+            raise ConfigFix(
+                f"rule names must be unique; duplicated: {duplicates}",
+                f"give every rule in rules its own name (rename all but one rule named {duplicates[0]})",
+            )
+        continuous = [r.name for r in self.rules if r.continuous]
+        if len(continuous) > 1:
+            raise ConfigFix(
+                f"rules {continuous} are all continuous; AWS Backup allows one continuous rule per resource",
+                "keep continuous: true on one rule and set continuous: false on the others",
+            )
         lock = self.vault_lock
         if lock.enabled:
             for rule in self.rules:
@@ -315,9 +290,11 @@ class BackupConfig(ConfigModel):
                     if label == "copyRetentionDays" and not rule.copy_to_partner:
                         continue
                     if not lock.min_retention_days <= days <= lock.max_retention_days:
-                        raise ValueError(
+                        raise ConfigFix(
                             f"rule '{rule.name}': {label} {days} is outside the vault lock's "
-                            f"{lock.min_retention_days}..{lock.max_retention_days} days; AWS Backup fails such jobs. "
-                            "Change the rule or vaultLock.minRetentionDays/maxRetentionDays"
+                            f"{lock.min_retention_days}..{lock.max_retention_days} days; AWS Backup fails such jobs",
+                            f"set {label} of rule '{rule.name}' within {lock.min_retention_days}.."
+                            f"{lock.max_retention_days}, or widen vaultLock.minRetentionDays / maxRetentionDays to "
+                            f"include {days}",
                         )
         return self

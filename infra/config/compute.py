@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Literal
 
@@ -11,7 +12,9 @@ from pydantic import Field, field_validator, model_validator
 from infra.capacity import InstanceShape, instance_shape
 from infra.config.aws_values import is_graviton
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.network import LogRetentionDays
+from infra.config.shared import check_role_arn
 
 # EKS Kubernetes versions this platform accepts (standard + extended support at the time of writing) and for
 # which the tests can validate manifests offline (kubernetes-validate ships schemas up to 1.37).
@@ -47,7 +50,6 @@ SEED_ROLES: tuple[str, ...] = ("enterprise_admin", "business_unit_admin", "team_
 # EC2 instance type names: family (letters+generation digit+attributes) '.' size, e.g. m6i.4xlarge, c7gn.metal.
 _INSTANCE_TYPE = re.compile(r"^[a-z]+[0-9][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$")
 _ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 class NodePoolConfig(ConfigModel):
@@ -87,18 +89,24 @@ class NodePoolConfig(ConfigModel):
         shapes = set()
         for item in value:
             if not _INSTANCE_TYPE.match(item):
-                raise ValueError(
-                    f"'{item}' is not an EC2 instance type; use <family>.<size> such as m6i.4xlarge or c7i.large"
+                raise ConfigFix(
+                    f"'{item}' is not an EC2 instance type", "write <family>.<size>, e.g. m6i.4xlarge or c7i.large"
                 )
             shape = instance_shape(item)
             if shape is None:
-                raise ValueError(
-                    f"'{item}': the capacity model knows c/m/r families of generation 5-8, sizes large-24xlarge; "
-                    "use one of those (e.g. m6i.4xlarge)"
+                raise ConfigFix(
+                    f"'{item}': the capacity model knows c/m/r families of generation 5-8 only",
+                    "use a c, m or r type of generation 5-8, size large to 24xlarge (e.g. m6i.4xlarge)",
                 )
             shapes.add(shape)
         if len(shapes) != 1:
-            raise ValueError(f"instance types {value} differ in vCPU/memory; list types of one shape per pool")
+            first = instance_shape(value[0])
+            assert first is not None
+            raise ConfigFix(
+                f"instance types {value} differ in vCPU/memory",
+                f"list types of one shape per pool: only types with {first.vcpus} vCPU and {first.memory_gib:g} GiB "
+                f"like {value[0]} (the same size in other families of its letter)",
+            )
         return value
 
     @property
@@ -110,16 +118,21 @@ class NodePoolConfig(ConfigModel):
     @model_validator(mode="after")
     def _limits(self) -> NodePoolConfig:
         if self.cpu_limit < self.shape.vcpus or self.memory_limit_gib < self.shape.memory_gib:
-            raise ValueError(
+            raise ConfigFix(
                 f"node pool '{self.name}': cpuLimit {self.cpu_limit} / memoryLimitGib {self.memory_limit_gib} "
-                f"cannot hold one {self.instance_types[0]} ({self.shape.vcpus} vCPU, {self.shape.memory_gib:g} GiB)"
+                f"cannot hold one {self.instance_types[0]} ({self.shape.vcpus} vCPU, {self.shape.memory_gib:g} GiB)",
+                f"raise cpuLimit to at least {self.shape.vcpus} and memoryLimitGib to at least "
+                f"{math.ceil(self.shape.memory_gib)} in node pool '{self.name}', or list smaller instanceTypes",
             )
         # Auto Mode picks the AMI per node from its architecture: one pool, one architecture (so the capacity model's
         # single shape and the images' platform hold for every node it may launch; infra/config/aws_values.py).
         if len({is_graviton(t) for t in self.instance_types}) != 1:
-            raise ValueError(
-                f"node pool '{self.name}': instance types {self.instance_types} mix Graviton (arm64) and x86_64; "
-                "list types of one architecture per pool"
+            arm = [t for t in self.instance_types if is_graviton(t)]
+            x86 = [t for t in self.instance_types if not is_graviton(t)]
+            raise ConfigFix(
+                f"node pool '{self.name}': instance types {self.instance_types} mix Graviton (arm64) and x86_64",
+                f"list one architecture per pool: only Graviton types ({', '.join(arm)}) or only x86_64 types "
+                f"({', '.join(x86)})",
             )
         return self
 
@@ -142,10 +155,7 @@ class AccessRoleConfig(ConfigModel):
     @field_validator("principal_arns")
     @classmethod
     def _arns(cls, value: list[str]) -> list[str]:
-        for arn in value:
-            if not _ROLE_ARN.match(arn):
-                raise ValueError(f"'{arn}' is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-        return value
+        return [check_role_arn(arn) for arn in value]
 
 
 class AlbConfig(ConfigModel):
@@ -174,9 +184,10 @@ class AlbConfig(ConfigModel):
     @classmethod
     def _tls12(cls, value: str) -> str:
         if not re.match(r"^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)", value):
-            raise ValueError(
-                "must be a TLS 1.2+ ELB policy, e.g. ELBSecurityPolicy-TLS13-1-2-2021-06 or "
-                "ELBSecurityPolicy-TLS-1-2-2017-01"
+            raise ConfigFix(
+                f"'{value}' is not a TLS 1.2+ ELB policy",
+                "use ELBSecurityPolicy-TLS13-1-2-2021-06 or another ELBSecurityPolicy-TLS13-1-2-*, "
+                "ELBSecurityPolicy-TLS13-1-3-*, ELBSecurityPolicy-TLS-1-2-* or ELBSecurityPolicy-FS-1-2-* policy",
             )
         return value
 
@@ -218,7 +229,10 @@ class ComputeConfig(ConfigModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if value not in SUPPORTED_EKS_VERSIONS:
-            raise ValueError(f"'{value}' is not a supported EKS version; use one of {list(SUPPORTED_EKS_VERSIONS)}")
+            raise ConfigFix(
+                f"'{value}' is not a supported EKS version",
+                f'use one of {", ".join(SUPPORTED_EKS_VERSIONS)} (quoted in YAML, e.g. "1.33")',
+            )
         return value
 
     @field_validator("public_access_cidrs")
@@ -228,11 +242,15 @@ class ComputeConfig(ConfigModel):
             try:
                 net = ipaddress.ip_network(cidr, strict=True)
             except ValueError as exc:
-                raise ValueError(f"'{cidr}' is not a CIDR block ({exc})") from None
+                raise ConfigFix(
+                    f"'{cidr}' is not a CIDR block ({exc})",
+                    "write a network address and a prefix with zero host bits, e.g. 198.51.100.0/24",
+                ) from None
             if net.prefixlen < 8:
-                raise ValueError(
-                    f"'{cidr}' opens the Kubernetes API to (nearly) the whole internet; list specific "
-                    "office/VPN CIDRs (prefix /8 or longer) or leave empty for a private-only endpoint"
+                raise ConfigFix(
+                    f"'{cidr}' opens the Kubernetes API to (nearly) the whole internet",
+                    "list your office/VPN CIDRs (prefix /8 or longer, e.g. 198.51.100.0/24), or leave "
+                    "publicAccessCidrs empty ([]) for a private-only endpoint",
                 )
         return value
 
@@ -242,27 +260,38 @@ class ComputeConfig(ConfigModel):
         missing = [name for name in CORE_ADDONS if name not in value]
         unknown = [name for name in value if name not in CORE_ADDONS]
         if missing or unknown:
-            raise ValueError(
-                f"must list exactly the core add-ons {list(CORE_ADDONS)} (missing {missing}, unknown {unknown})"
+            raise ConfigFix(
+                f"does not list exactly the core add-ons (missing {missing}, unknown {unknown})",
+                "give exactly these add-ons a version each: "
+                + ", ".join(f"{name}: {version}" for name, version in DEFAULT_ADDON_VERSIONS.items()),
             )
         for name, version in value.items():
             if not _ADDON_VERSION.match(version):
-                raise ValueError(f"{name}: '{version}' is not an EKS add-on version like v1.19.5-eksbuild.1")
+                raise ConfigFix(
+                    f"{name}: '{version}' is not an EKS add-on version",
+                    f"write v<major>.<minor>.<patch>-eksbuild.<n>, e.g. {DEFAULT_ADDON_VERSIONS[name]} "
+                    f"(`aws eks describe-addon-versions --addon-name {name}` lists them)",
+                )
         return value
 
     @model_validator(mode="after")
     def _cross(self) -> ComputeConfig:
         pools = sorted(pool.pool for pool in self.node_pools)
         if pools != ["application", "system"]:
-            raise ValueError(f"nodePools needs exactly one `system` and one `application` pool (got {pools})")
+            raise ConfigFix(
+                f"nodePools has the pools {pools}, not one `system` and one `application` pool",
+                "give one node pool `pool: system` and the other `pool: application`",
+            )
         names = [pool.name for pool in self.node_pools]
         if len(set(names)) != len(names):
-            raise ValueError(f"nodePools names must be unique (got {names})")
+            raise ConfigFix(f"nodePools names must be unique (got {names})", "give the two pools different names")
         system = self.node_pool("system")
         if system.cpu_limit < 2 * system.shape.vcpus:
-            raise ValueError(
+            raise ConfigFix(
                 f"nodePools '{system.name}': cpuLimit {system.cpu_limit} allows fewer than 2 nodes; the system pool "
-                "runs metrics-server with 2 replicas on different nodes"
+                "runs metrics-server with 2 replicas on different nodes",
+                f"raise the system pool's cpuLimit to at least {2 * system.shape.vcpus} "
+                f"(2 x {system.shape.vcpus} vCPU of {system.instance_types[0]})",
             )
         return self
 

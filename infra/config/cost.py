@@ -16,11 +16,17 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.shared import EmailAddress
 
 # AWS Budgets: a budget has at most 5 notifications; a notification has 1 SNS topic and at most 10 emails.
 MAX_NOTIFICATIONS = 5
 MAX_EMAILS = 10
+
+
+def _percents(values: list[float]) -> str:
+    """`[70, 90]`, not `[70.0, 90.0]` (YAML integers arrive as floats here)."""
+    return f"[{', '.join(f'{v:g}' for v in values)}]"
 
 
 class BudgetLevelConfig(ConfigModel):
@@ -45,35 +51,49 @@ class BudgetLevelConfig(ConfigModel):
     @classmethod
     def _limit(cls, value: float) -> float:
         if value <= 0:
-            raise ValueError(f"{value} is not a budget; use a monthly limit in USD above 0")
+            raise ConfigFix(
+                "is not a budget (a monthly limit must be above 0)",
+                "use a monthly limit in USD above 0, e.g. 5000 (or set enabled: false to drop this budget)",
+            )
         return value
 
     @field_validator("thresholds")
     @classmethod
     def _thresholds(cls, value: list[float]) -> list[float]:
         if not value:
-            raise ValueError("give at least one threshold percentage, e.g. [50, 75, 90, 100]")
+            raise ConfigFix("has no threshold", "give at least one percentage, e.g. [50, 75, 90, 100]")
         bad = [v for v in value if not 1 <= v <= 100]
         if bad:
-            raise ValueError(f"thresholds {bad} are outside 1-100 percent of the limit; use values from 1 to 100")
+            raise ConfigFix(
+                f"thresholds {_percents(bad)} are outside 1-100 percent of the limit", "use percentages from 1 to 100"
+            )
         if list(value) != sorted(set(value)):
-            raise ValueError(f"thresholds {value} must be ascending and unique, e.g. [50, 75, 90, 100]")
+            raise ConfigFix(
+                f"thresholds {_percents(value)} are not ascending and unique",
+                f"list each percentage once, ascending: {_percents(sorted(set(value)))}",
+            )
         return value
 
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         if len(value) > MAX_EMAILS:
-            raise ValueError(f"{len(value)} emails; AWS Budgets allows at most {MAX_EMAILS} per notification")
+            raise ConfigFix(
+                f"lists {len(value)} emails; AWS Budgets allows at most {MAX_EMAILS} per notification",
+                f"list at most {MAX_EMAILS} (drop {len(value) - MAX_EMAILS}); use a distribution list for more people",
+            )
         return value
 
     @model_validator(mode="after")
     def _count(self) -> BudgetLevelConfig:
         total = len(self.thresholds) + (1 if self.forecast_alert else 0)
         if total > MAX_NOTIFICATIONS:
-            raise ValueError(
+            room = MAX_NOTIFICATIONS - (1 if self.forecast_alert else 0)
+            raise ConfigFix(
                 f"{len(self.thresholds)} thresholds{' + the forecast alert' if self.forecast_alert else ''} = "
-                f"{total} notifications; AWS Budgets allows at most {MAX_NOTIFICATIONS} per budget"
+                f"{total} notifications; AWS Budgets allows at most {MAX_NOTIFICATIONS} per budget",
+                f"keep at most {room} thresholds"
+                + (f", or set forecastAlert: false for {MAX_NOTIFICATIONS}" if self.forecast_alert else ""),
             )
         return self
 
@@ -112,8 +132,10 @@ class CostConfig(ConfigModel):
         active = [(n, lv) for n, lv in levels if lv.enabled]
         for (low_name, low), (high_name, high) in itertools.pairwise(active):
             if low.monthly_limit_usd > high.monthly_limit_usd:
-                raise ValueError(
+                raise ConfigFix(
                     f"{low_name}.monthlyLimitUsd {low.monthly_limit_usd:g} is above {high_name}.monthlyLimitUsd "
-                    f"{high.monthly_limit_usd:g}; a narrower level must not have a larger budget"
+                    f"{high.monthly_limit_usd:g}; a narrower level must not have a larger budget",
+                    f"keep {low_name}.monthlyLimitUsd <= {high_name}.monthlyLimitUsd: lower {low_name} to at most "
+                    f"{high.monthly_limit_usd:g} or raise {high_name} to at least {low.monthly_limit_usd:g}",
                 )
         return self

@@ -12,12 +12,14 @@ from infra.config.aws_values import (
     ELASTICACHE_MIN_WINDOW_MINUTES,
     ELASTICACHE_NODE_TYPES,
     RDS_MIN_WINDOW_MINUTES,
-    class_issue,
+    check_class,
     daily_overlaps_weekly,
     daily_span,
     weekly_span,
+    widened,
 )
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.network import LogRetentionDays
 
 # Aurora PostgreSQL major.minor versions accepted for a global database (seed: PostgreSQL 15+).
@@ -31,13 +33,15 @@ _MAINT = re.compile(rf"^{_DAY_TIME}-{_DAY_TIME}$")
 
 def _daily_window(value: str) -> str:
     if not _WINDOW.match(value):
-        raise ValueError(f"'{value}' is not a window like 03:00-04:00")
+        raise ConfigFix(f"'{value}' is not a daily window", "write hh:mm-hh:mm in UTC, e.g. 03:00-04:00")
     return value
 
 
 def _weekly_window(value: str) -> str:
     if not _MAINT.match(value):
-        raise ValueError(f"'{value}' is not a window like sun:05:00-sun:06:00")
+        raise ConfigFix(
+            f"'{value}' is not a weekly window", "write ddd:hh:mm-ddd:hh:mm in UTC (mon..sun), e.g. sun:05:00-sun:06:00"
+        )
     return value
 
 
@@ -60,7 +64,11 @@ class ReaderScalingConfig(ConfigModel):
     @model_validator(mode="after")
     def _order(self) -> ReaderScalingConfig:
         if self.min_readers > self.max_readers:
-            raise ValueError(f"minReaders {self.min_readers} is above maxReaders {self.max_readers}")
+            raise ConfigFix(
+                f"minReaders {self.min_readers} is above maxReaders {self.max_readers}",
+                f"keep minReaders <= maxReaders: lower minReaders to at most {self.max_readers} or raise maxReaders "
+                f"to at least {self.min_readers}",
+            )
         return self
 
 
@@ -102,16 +110,17 @@ class AuroraConfig(ConfigModel):
     @classmethod
     def _version(cls, value: str) -> str:
         if value not in AURORA_POSTGRES_VERSIONS:
-            raise ValueError(f"'{value}' is not a supported Aurora PostgreSQL version {list(AURORA_POSTGRES_VERSIONS)}")
+            raise ConfigFix(
+                f"'{value}' is not a supported Aurora PostgreSQL version",
+                f'use one of {", ".join(AURORA_POSTGRES_VERSIONS)} (quoted in YAML, e.g. "16.6")',
+            )
         return value
 
     @field_validator("writer_instance_class", "reader_instance_class")
     @classmethod
     def _klass(cls, value: str) -> str:
-        problem = class_issue(value, "db", AURORA_POSTGRES_CLASSES, "a memory-optimized Aurora PostgreSQL class")
-        if problem:
-            raise ValueError(problem)
-        return value
+        what = "a memory-optimized Aurora PostgreSQL class"
+        return check_class(value, "db", AURORA_POSTGRES_CLASSES, what, "db.r6g.4xlarge")
 
     @model_validator(mode="after")
     def _windows(self) -> AuroraConfig:
@@ -121,11 +130,18 @@ class AuroraConfig(ConfigModel):
             ("maintenanceWindow", weekly_span(self.maintenance_window)[1]),
         ):
             if length < RDS_MIN_WINDOW_MINUTES:
-                raise ValueError(f"{key} is {length} minutes; RDS needs at least {RDS_MIN_WINDOW_MINUTES}")
+                window = self.backup_window if key == "backupWindow" else self.maintenance_window
+                raise ConfigFix(
+                    f"{key} is {length} minutes; RDS needs at least {RDS_MIN_WINDOW_MINUTES}",
+                    f"widen {key} to at least {RDS_MIN_WINDOW_MINUTES} minutes, e.g. "
+                    f"{widened(window, RDS_MIN_WINDOW_MINUTES)}",
+                )
         if daily_overlaps_weekly(self.backup_window, self.maintenance_window):
-            raise ValueError(
+            raise ConfigFix(
                 f"backupWindow {self.backup_window} overlaps maintenanceWindow {self.maintenance_window}; RDS "
-                "refuses overlapping windows: move one (e.g. backup 03:00-04:00, maintenance sun:05:00-sun:06:00)"
+                "refuses overlapping windows",
+                "move one so that the daily backupWindow misses maintenanceWindow on its day, e.g. backupWindow "
+                "03:00-04:00 with maintenanceWindow sun:05:00-sun:06:00",
             )
         return self
 
@@ -133,7 +149,7 @@ class AuroraConfig(ConfigModel):
     @classmethod
     def _retention(cls, value: int) -> int:
         if not 1 <= value <= 35:
-            raise ValueError("Aurora keeps automated backups 1 to 35 days")
+            raise ConfigFix("Aurora keeps automated backups 1 to 35 days", "use 1 to 35 days (the seed uses 35)")
         return value
 
     @model_validator(mode="after")
@@ -141,10 +157,12 @@ class AuroraConfig(ConfigModel):
         # Auto scaling adds replicas of the WRITER's class to reach its minimum: keep the minimum within the
         # configured readers so the steady state runs readerInstanceClass (docs/data-tier.md).
         if self.reader_scaling.min_readers > self.readers:
-            raise ValueError(
+            raise ConfigFix(
                 f"readerScaling.minReaders {self.reader_scaling.min_readers} is above readers {self.readers}: auto "
                 f"scaling would add {self.reader_scaling.min_readers - self.readers} replica(s) of the writer's class "
-                f"({self.writer_instance_class}); raise readers or lower minReaders"
+                f"({self.writer_instance_class})",
+                f"keep readerScaling.minReaders <= readers: raise readers to {self.reader_scaling.min_readers} or "
+                f"lower readerScaling.minReaders to {self.readers}",
             )
         return self
 
@@ -173,32 +191,35 @@ class RedisConfig(ConfigModel):
     @field_validator("node_type")
     @classmethod
     def _node(cls, value: str) -> str:
-        problem = class_issue(value, "cache", ELASTICACHE_NODE_TYPES, "an ElastiCache node type")
-        if problem:
-            raise ValueError(problem)
-        return value
+        return check_class(value, "cache", ELASTICACHE_NODE_TYPES, "an ElastiCache node type", "cache.r7g.xlarge")
 
     @model_validator(mode="after")
     def _aws_rules(self) -> RedisConfig:
         family = self.node_type.split(".")[1]
         size = self.node_type.split(".")[2]
         if self.global_datastore and (family not in GLOBAL_DATASTORE_FAMILIES or size in ("micro", "small", "medium")):
-            raise ValueError(
+            raise ConfigFix(
                 f"nodeType {self.node_type}: Global Datastore supports only {', '.join(GLOBAL_DATASTORE_FAMILIES)} "
-                "nodes of size large or bigger"
+                "nodes of size large or bigger",
+                f"use cache.<family>.<size> with a family from {', '.join(GLOBAL_DATASTORE_FAMILIES)} and size large "
+                "or bigger (e.g. cache.r7g.xlarge), or set globalDatastore: false",
             )
         for key, length in (
             ("snapshotWindow", daily_span(self.snapshot_window)[1]),
             ("maintenanceWindow", weekly_span(self.maintenance_window)[1]),
         ):
             if length < ELASTICACHE_MIN_WINDOW_MINUTES:
-                raise ValueError(
-                    f"{key} is {length} minutes; ElastiCache needs at least {ELASTICACHE_MIN_WINDOW_MINUTES}"
+                window = self.snapshot_window if key == "snapshotWindow" else self.maintenance_window
+                raise ConfigFix(
+                    f"{key} is {length} minutes; ElastiCache needs at least {ELASTICACHE_MIN_WINDOW_MINUTES}",
+                    f"widen {key} to at least {ELASTICACHE_MIN_WINDOW_MINUTES} minutes, e.g. "
+                    f"{widened(window, ELASTICACHE_MIN_WINDOW_MINUTES)}",
                 )
         if not self.transit_encryption:
-            raise ValueError(
+            raise ConfigFix(
                 "transitEncryption must be true: the services authenticate as IAM-enabled ElastiCache users, which "
-                "ElastiCache accepts only over TLS (and a Global Datastore replicates only over TLS)"
+                "ElastiCache accepts only over TLS (and a Global Datastore replicates only over TLS)",
+                "set transitEncryption: true (the default)",
             )
         return self
 

@@ -18,10 +18,11 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
+from infra.config.shared import check_role_arn
 
 RunnerKind = Literal["codebuild", "self-hosted", "github-hosted"]
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 # CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are accepted by CodeBuild.
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
@@ -38,12 +39,6 @@ COMPUTE_TYPES = (
     "BUILD_GENERAL1_XLARGE",
     "BUILD_GENERAL1_2XLARGE",
 )
-
-
-def _role_arn(value: str | None) -> str | None:
-    if value is not None and not _ROLE_ARN.match(value):
-        raise ValueError(f"'{value}' is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)")
-    return value
 
 
 class DeployConfig(ConfigModel):
@@ -117,15 +112,16 @@ class DeployConfig(ConfigModel):
     @field_validator("preview_role_arn", "deploy_role_arn")
     @classmethod
     def _roles(cls, value: str | None) -> str | None:
-        return _role_arn(value)
+        return None if value is None else check_role_arn(value)
 
     @field_validator("code_connection_arn")
     @classmethod
     def _connection(cls, value: str | None) -> str | None:
         if value is not None and not _CONNECTION_ARN.match(value):
-            raise ValueError(
-                f"'{value}' is not a CodeConnections connection ARN "
-                "(arn:aws:codeconnections:<region>:<account>:connection/<uuid>)"
+            raise ConfigFix(
+                f"'{value}' is not a CodeConnections connection ARN",
+                "write arn:aws:codeconnections:<region>:<12-digit account>:connection/<uuid> "
+                "(`aws codeconnections list-connections` shows it)",
             )
         return value
 
@@ -133,21 +129,27 @@ class DeployConfig(ConfigModel):
     @classmethod
     def _repository(cls, value: str | None) -> str | None:
         if value is not None and not _REPOSITORY_URL.match(value):
-            raise ValueError(f"'{value}' is not a GitHub repository URL (https://github.com/<owner>/<repo>)")
+            raise ConfigFix(
+                f"'{value}' is not a GitHub repository URL",
+                "write https://github.com/<owner>/<repo>, e.g. https://github.com/acme/platform",
+            )
         return value
 
     @field_validator("compute_type")
     @classmethod
     def _compute(cls, value: str) -> str:
         if value not in COMPUTE_TYPES:
-            raise ValueError(f"'{value}' is not a CodeBuild compute type; use one of {list(COMPUTE_TYPES)}")
+            raise ConfigFix(f"'{value}' is not a CodeBuild compute type", f"use one of {', '.join(COMPUTE_TYPES)}")
         return value
 
     @field_validator("self_hosted_security_group_id")
     @classmethod
     def _sg(cls, value: str | None) -> str | None:
         if value is not None and not _SECURITY_GROUP.match(value):
-            raise ValueError(f"'{value}' is not a security group id (sg-0123456789abcdef0)")
+            raise ConfigFix(
+                f"'{value}' is not a security group id",
+                "write sg- and 8 to 17 lower-case hex digits, e.g. sg-0123456789abcdef0",
+            )
         return value
 
     @field_validator("self_hosted_labels", "workflow_names")
@@ -155,7 +157,10 @@ class DeployConfig(ConfigModel):
     def _labels(cls, value: list[str]) -> list[str]:
         for label in value:
             if not _LABEL.match(label):
-                raise ValueError(f"'{label}' is not a runner label / workflow name (letters, digits, _ . : -)")
+                raise ConfigFix(
+                    f"'{label}' is not a runner label / workflow name",
+                    "use 1-100 letters, digits and _ . : - (no spaces)",
+                )
         return value
 
     @field_validator("allowed_actor_ids")
@@ -163,21 +168,39 @@ class DeployConfig(ConfigModel):
     def _actors(cls, value: list[str]) -> list[str]:
         for actor in value:
             if not actor.isdigit():
-                raise ValueError(f"'{actor}' is not a GitHub account id (digits; `gh api users/<login> -q .id`)")
+                raise ConfigFix(
+                    f"'{actor}' is not a GitHub account id",
+                    "use the numeric id (digits only), which `gh api users/<login> -q .id` prints",
+                )
         return value
 
     @model_validator(mode="after")
     def _kind_needs(self) -> DeployConfig:
         if self.runner == "codebuild" and (self.repository_url is None or self.code_connection_arn is None):
-            raise ValueError(
+            missing = [
+                f"{key}: {form}"
+                for key, value, form in (
+                    ("repositoryUrl", self.repository_url, "https://github.com/<owner>/<repo>"),
+                    ("codeConnectionArn", self.code_connection_arn, "arn:aws:codeconnections:<region>:<account>:"
+                     "connection/<uuid>"),
+                )
+                if value is None
+            ]  # fmt: skip
+            raise ConfigFix(
                 "runner 'codebuild' needs repositoryUrl and codeConnectionArn (the CodeBuild project clones the "
-                "repository and registers runners through that connection)"
+                "repository and registers runners through that connection)",
+                f"add {' and '.join(missing)}, or choose runner: self-hosted or github-hosted",
             )
         if self.runner == "self-hosted" and (not self.self_hosted_labels or not self.self_hosted_security_group_id):
-            raise ValueError("runner 'self-hosted' needs selfHostedLabels and selfHostedSecurityGroupId")
+            raise ConfigFix(
+                "runner 'self-hosted' needs selfHostedLabels and selfHostedSecurityGroupId",
+                "add selfHostedLabels: [<runs-on label>, ...] and selfHostedSecurityGroupId: sg-<id> of your "
+                "in-VPC runners, or choose runner: codebuild",
+            )
         if self.runner == "github-hosted" and not self.runner_cidrs:
-            raise ValueError(
-                "runner 'github-hosted' needs runnerCidrs (the runners' fixed egress CIDRs, also listed in "
-                "compute.publicAccessCidrs); shared GitHub-hosted runners have no fixed ranges"
+            raise ConfigFix(
+                "runner 'github-hosted' needs runnerCidrs; shared GitHub-hosted runners have no fixed ranges",
+                "add runnerCidrs: [<egress CIDR>, ...] (your larger runners' static IPs, also inside "
+                "compute.publicAccessCidrs), or choose runner: codebuild",
             )
         return self

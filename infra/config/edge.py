@@ -9,7 +9,9 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.network import LogRetentionDays
+from infra.config.shared import DNS_LABEL_FIX
 
 ONE_YEAR = 31_536_000
 # AWS WAF rate-based rules: limit 10..2e9 requests per evaluation window; window one of these (seconds).
@@ -33,6 +35,17 @@ _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::aws-waf-logs-[a-z0-9.-]+$")
 _LOGS_ARN = re.compile(r"^arn:aws[a-z-]*:logs:us-east-1:\d{12}:log-group:aws-waf-logs-[\w.\-/#]+$")
 
 
+def _country_codes(value: list[str]) -> list[str]:
+    """`value` if every entry is an ISO 3166-1 alpha-2 code, else a ConfigFix (geo restriction and WAF geo match)."""
+    bad = [c for c in value if not _COUNTRY.match(c)]
+    if bad:
+        raise ConfigFix(
+            f"{bad} are not ISO 3166-1 alpha-2 country codes",
+            "use two upper-case letters per country, e.g. [KP, IR]",
+        )
+    return value
+
+
 class CacheConfig(ConfigModel):
     """Seed 000 CDN TTLs: static assets 1 year, API responses 5 minutes, user-specific content not cached."""
 
@@ -54,14 +67,20 @@ class CacheConfig(ConfigModel):
     def _patterns(cls, value: list[str]) -> list[str]:
         for pattern in value:
             if not pattern.startswith("/") or len(pattern) > 255:
-                raise ValueError(f"path pattern '{pattern}' must start with '/' (e.g. /static/*), max 255 chars")
+                raise ConfigFix(
+                    f"path pattern '{pattern[:60]}' does not start with '/' or is longer than 255 characters",
+                    "start each pattern with '/' and keep it to 255 characters, e.g. /static/*",
+                )
         return value
 
     @model_validator(mode="after")
     def _disjoint(self) -> CacheConfig:
         both = set(self.static_path_patterns) & set(self.api_path_patterns)
         if both:
-            raise ValueError(f"path patterns {sorted(both)} are both static and API; list each pattern once")
+            raise ConfigFix(
+                f"path patterns {sorted(both)} are both static and API",
+                f"list {sorted(both)} in staticPathPatterns or in apiPathPatterns, not in both",
+            )
         return self
 
 
@@ -76,17 +95,20 @@ class GeoRestrictionConfig(ConfigModel):
     @field_validator("locations")
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
-        bad = [c for c in value if not _COUNTRY.match(c)]
-        if bad:
-            raise ValueError(f"{bad} are not ISO 3166-1 alpha-2 country codes (two upper-case letters)")
-        return value
+        return _country_codes(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> GeoRestrictionConfig:
         if self.type == "none" and self.locations:
-            raise ValueError("locations are given but type is 'none'; set type to blacklist or whitelist")
+            raise ConfigFix(
+                "locations are given but type is 'none'",
+                "set type: blacklist (deny these countries) or type: whitelist (allow only these), or remove locations",
+            )
         if self.type != "none" and not self.locations:
-            raise ValueError(f"type '{self.type}' needs at least one country code in locations")
+            raise ConfigFix(
+                f"type '{self.type}' needs at least one country code in locations",
+                "add country codes to locations (e.g. [KP, IR]), or set type: none",
+            )
         return self
 
 
@@ -136,9 +158,9 @@ class WafConfig(ConfigModel):
     @classmethod
     def _rate(cls, value: int) -> int:
         if not WAF_RATE_LIMIT_MIN <= value <= WAF_RATE_LIMIT_MAX:
-            raise ValueError(
-                f"{value} is outside what AWS WAF accepts for a rate-based rule "
-                f"({WAF_RATE_LIMIT_MIN}..{WAF_RATE_LIMIT_MAX} requests per window)"
+            raise ConfigFix(
+                f"is outside what AWS WAF accepts for a rate-based rule ({WAF_RATE_LIMIT_MIN}..{WAF_RATE_LIMIT_MAX})",
+                f"use {WAF_RATE_LIMIT_MIN} to {WAF_RATE_LIMIT_MAX} requests per window",
             )
         return value
 
@@ -146,7 +168,9 @@ class WafConfig(ConfigModel):
     @classmethod
     def _window(cls, value: int) -> int:
         if value not in WAF_EVALUATION_WINDOWS:
-            raise ValueError(f"{value} is not a WAF evaluation window; use one of {list(WAF_EVALUATION_WINDOWS)}")
+            raise ConfigFix(
+                "is not a WAF evaluation window", f"use one of {', '.join(map(str, WAF_EVALUATION_WINDOWS))} (seconds)"
+            )
         return value
 
     @field_validator("count_only")
@@ -154,16 +178,15 @@ class WafConfig(ConfigModel):
     def _groups(cls, value: list[str]) -> list[str]:
         bad = [g for g in value if g not in MANAGED_RULE_GROUPS]
         if bad:
-            raise ValueError(f"{bad} are not managed rule groups of this web ACL; use {list(MANAGED_RULE_GROUPS)}")
+            raise ConfigFix(
+                f"{bad} are not managed rule groups of this web ACL", f"use names from {', '.join(MANAGED_RULE_GROUPS)}"
+            )
         return value
 
     @field_validator("blocked_countries")
     @classmethod
     def _countries(cls, value: list[str]) -> list[str]:
-        bad = [c for c in value if not _COUNTRY.match(c)]
-        if bad:
-            raise ValueError(f"{bad} are not ISO 3166-1 alpha-2 country codes (two upper-case letters)")
-        return value
+        return _country_codes(value)
 
     @field_validator("allow_cidrs", "deny_cidrs")
     @classmethod
@@ -172,18 +195,27 @@ class WafConfig(ConfigModel):
             try:
                 net = ipaddress.ip_network(cidr, strict=True)
             except ValueError as exc:
-                raise ValueError(f"'{cidr}' is not a CIDR ({exc})") from None
+                raise ConfigFix(
+                    f"'{cidr}' is not a CIDR ({exc})",
+                    "write a network address and a prefix with zero host bits, e.g. 203.0.113.0/24",
+                ) from None
             if net.version != 4:
-                raise ValueError(f"'{cidr}': only IPv4 CIDRs are supported (one IPv4 IP set per list)")
+                raise ConfigFix(
+                    f"'{cidr}' is an IPv6 CIDR; the web ACL has one IPv4 IP set per list",
+                    "list only IPv4 CIDRs, e.g. 203.0.113.0/24",
+                )
         return value
 
     @field_validator("log_destination_arn")
     @classmethod
     def _destination(cls, value: str | None) -> str | None:
         if value is not None and not any(p.match(value) for p in (_FIREHOSE_ARN, _S3_ARN, _LOGS_ARN)):
-            raise ValueError(
-                "WAF logs go only to a Firehose stream (us-east-1 for CLOUDFRONT scope), an S3 bucket or a "
-                "us-east-1 CloudWatch log group, and the name must start with 'aws-waf-logs-'"
+            raise ConfigFix(
+                "is not a WAF log destination: WAF logs go only to a Firehose stream or a CloudWatch log group in "
+                "us-east-1 (CLOUDFRONT scope) or an S3 bucket, named aws-waf-logs-*",
+                "use arn:aws:firehose:us-east-1:<account>:deliverystream/aws-waf-logs-<name>, "
+                "arn:aws:s3:::aws-waf-logs-<bucket> or arn:aws:logs:us-east-1:<account>:log-group:aws-waf-logs-<name>; "
+                "or remove logDestinationArn for a platform-created log group",
             )
         return value
 
@@ -192,8 +224,12 @@ class WafConfig(ConfigModel):
         allow = [ipaddress.ip_network(c) for c in self.allow_cidrs]
         for cidr in self.deny_cidrs:
             net = ipaddress.ip_network(cidr)
-            if any(net.overlaps(a) for a in allow):
-                raise ValueError(f"deny CIDR {cidr} overlaps an allow CIDR; the allow rule would win silently")
+            overlapping = [str(a) for a in allow if net.overlaps(a)]
+            if overlapping:
+                raise ConfigFix(
+                    f"deny CIDR {cidr} overlaps the allow CIDRs {overlapping}; the allow rule would win silently",
+                    f"remove {cidr} from denyCidrs or {overlapping} from allowCidrs, so no address is in both",
+                )
         return self
 
 
@@ -223,8 +259,10 @@ class OriginVerifyConfig(ConfigModel):
         # requests", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html).
         lower = value.lower()
         if lower.startswith(("x-amz-", "x-edge-")) or lower in ("x-cache", "x-forwarded-proto", "x-real-ip"):
-            raise ValueError(
-                f"'{value}' is a header CloudFront cannot add to origin requests; use e.g. X-Origin-Verify"
+            raise ConfigFix(
+                f"'{value}' is a header CloudFront cannot add to origin requests",
+                "use another X- header, e.g. X-Origin-Verify (not X-Amz-*, X-Edge-*, X-Cache, X-Forwarded-Proto or "
+                "X-Real-IP)",
             )
         return value
 
@@ -264,8 +302,9 @@ class EdgeConfig(ConfigModel):
     @classmethod
     def _cert_region(cls, value: str) -> str:
         if value != "us-east-1":
-            raise ValueError(
-                f"'{value}': CloudFront only uses ACM certificates from us-east-1 (whatever the primary Region is)"
+            raise ConfigFix(
+                f"'{value}': CloudFront only uses ACM certificates from us-east-1 (whatever the primary Region is)",
+                "use us-east-1",
             )
         return value
 
@@ -273,7 +312,7 @@ class EdgeConfig(ConfigModel):
     @classmethod
     def _label(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", value):
-            raise ValueError(f"'{value}' is not a DNS label (lower-case letters, digits, '-')")
+            raise ConfigFix(f"'{value}' is not a DNS label", DNS_LABEL_FIX)
         return value
 
     @field_validator("failover_status_codes")
@@ -282,5 +321,8 @@ class EdgeConfig(ConfigModel):
         allowed = (400, 403, 404, 416, 500, 502, 503, 504)
         bad = [c for c in value if c not in allowed]
         if bad or not value:
-            raise ValueError(f"origin-group failover accepts status codes from {list(allowed)} (at least one)")
+            raise ConfigFix(
+                f"origin-group failover does not accept the status codes {bad}" if bad else "lists no status code",
+                f"use at least one of {', '.join(map(str, allowed))}",
+            )
         return value

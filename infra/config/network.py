@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
@@ -17,7 +18,10 @@ LOG_RETENTION_DAYS = (
 
 def _log_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"must be one of the CloudWatch Logs retention values {list(LOG_RETENTION_DAYS)}")
+        raise ConfigFix(
+            "is not one of the CloudWatch Logs retention values",
+            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))} (days)",
+        )
     return value
 
 
@@ -71,18 +75,30 @@ class NetworkConfig(ConfigModel):
         try:
             network = ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"'{value}' is not a valid IPv4 CIDR block ({exc})") from None
+            raise ConfigFix(
+                f"'{value}' is not a valid IPv4 CIDR block ({exc})",
+                "write a network address and a prefix with zero host bits, /16 to /20, e.g. 10.20.0.0/16",
+            ) from None
         if not network.is_private:
-            raise ValueError(f"'{value}' is not a private (RFC 1918) range")
+            raise ConfigFix(
+                f"'{value}' is not a private (RFC 1918) range",
+                "use a /16 to /20 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 that no other stack uses",
+            )
         if not 16 <= network.prefixlen <= 20:
-            raise ValueError(f"'{value}' has prefix /{network.prefixlen}; AWS VPCs take /16 to /28, we need /16-/20")
+            example = (
+                network.supernet(new_prefix=20) if network.prefixlen > 20 else next(network.subnets(new_prefix=16))
+            )
+            raise ConfigFix(
+                f"'{value}' has prefix /{network.prefixlen}; AWS VPCs take /16 to /28, the subnet tiers need /16-/20",
+                f"use a prefix from /16 to /20, e.g. {example}",
+            )
         return value
 
     @field_validator("az_count")
     @classmethod
     def _az_count(cls, value: int) -> int:
         if not 2 <= value <= 6:
-            raise ValueError("a highly available VPC needs 2 to 6 AZs (the seed uses 3)")
+            raise ConfigFix("a highly available VPC needs 2 to 6 AZs", "use an azCount from 2 to 6 (the seed uses 3)")
         return value
 
     @field_validator("interface_endpoints")
@@ -90,27 +106,44 @@ class NetworkConfig(ConfigModel):
     def _endpoints(cls, value: list[str]) -> list[str]:
         for name in value:
             if not name or not all(part.isalnum() or part == "-" for part in name.replace(".", "")):
-                raise ValueError(f"'{name}' is not an endpoint service suffix such as 'ecr.api'")
-        if len(set(value)) != len(value):
-            raise ValueError("lists an endpoint twice")
+                raise ConfigFix(
+                    f"'{name}' is not an endpoint service suffix",
+                    "write the part after com.amazonaws.<region>. (letters, digits, '-', '.'), e.g. ecr.api or sts",
+                )
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ConfigFix(
+                f"lists the endpoints {twice} more than once", f"list each endpoint once: drop the extra {twice}"
+            )
         return value
 
     @model_validator(mode="after")
     def _fits(self) -> NetworkConfig:
         if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
-            raise ValueError(
-                f"availabilityZones lists {len(self.availability_zones)} AZs but azCount is {self.az_count}"
+            listed = len(self.availability_zones)
+            raise ConfigFix(
+                f"availabilityZones lists {listed} AZs but azCount is {self.az_count}",
+                "make them agree: "
+                + (f"set azCount to {listed} or " if 2 <= listed <= 6 else "")
+                + f"list exactly {self.az_count} names in availabilityZones (or remove availabilityZones)",
             )
         vpc = ipaddress.IPv4Network(self.cidr)
         sizes = self.subnet_sizes
         for tier, prefix in (("public", sizes.public), ("private", sizes.private), ("database", sizes.database)):
             if prefix <= vpc.prefixlen:
-                raise ValueError(f"subnetSizes.{tier} /{prefix} is not smaller than the VPC /{vpc.prefixlen}")
+                raise ConfigFix(
+                    f"subnetSizes.{tier} /{prefix} is not smaller than the VPC /{vpc.prefixlen}",
+                    f"set subnetSizes.{tier} to a longer prefix than the cidr's /{vpc.prefixlen} "
+                    f"(/{vpc.prefixlen + 1} to /28), or widen cidr",
+                )
         needed = sum(2 ** (32 - p) for p in (sizes.public, sizes.private, sizes.database)) * self.az_count
         if needed > vpc.num_addresses:
-            raise ValueError(
+            widest = 32 - (needed - 1).bit_length()  # the prefix of the smallest block holding `needed`
+            raise ConfigFix(
                 f"{self.az_count} AZs x (public /{sizes.public} + private /{sizes.private} + database "
-                f"/{sizes.database}) needs {needed} addresses but {self.cidr} has {vpc.num_addresses}"
+                f"/{sizes.database}) needs {needed} addresses but {self.cidr} has {vpc.num_addresses}",
+                "make them fit: longer subnetSizes prefixes (each +1 halves that tier), a lower azCount"
+                + (f", or a cidr of /{widest} or wider (down to /16)" if widest >= 16 else ""),
             )
         return self
 

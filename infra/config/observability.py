@@ -8,11 +8,13 @@ of the response budget. The Aurora replication-lag threshold is `platform:data.a
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.shared import EmailAddress
 
 TIERS = ("critical", "high", "medium", "low")
@@ -39,31 +41,48 @@ class AlertTierConfig(ConfigModel):
     @classmethod
     def _period(cls, value: int) -> int:
         if value < 60 or value % 60:
-            raise ValueError(f"{value} is not a CloudWatch alarm period for standard metrics; use 60, 120, ... 3600")
+            raise ConfigFix(
+                "is not a CloudWatch alarm period for standard metrics",
+                "use a multiple of 60: 60, 120, ... 3600 (seconds)",
+            )
         return value
 
     @field_validator("https_endpoints")
     @classmethod
     def _https(cls, value: list[str]) -> list[str]:
-        bad = [v for v in value if not v.startswith("https://")]
-        if bad:
-            raise ValueError(f"{bad} are not https:// URLs (SNS delivers alerts over HTTPS only here)")
+        bad = [index for index, url in enumerate(value) if not url.startswith("https://")]
+        if bad:  # the entries by position: an integration URL may embed its key
+            raise ConfigFix(
+                f"entries {bad} are not https:// URLs (SNS delivers alerts over HTTPS only here)",
+                "write each endpoint as https://<host>/<path> (the integration's HTTPS URL)",
+            )
         return value
 
     @model_validator(mode="after")
     def _window(self) -> AlertTierConfig:
         if self.datapoints_to_alarm > self.evaluation_periods:
-            raise ValueError(
-                f"datapointsToAlarm {self.datapoints_to_alarm} is above evaluationPeriods {self.evaluation_periods}"
+            raise ConfigFix(
+                f"datapointsToAlarm {self.datapoints_to_alarm} is above evaluationPeriods {self.evaluation_periods}",
+                f"keep datapointsToAlarm <= evaluationPeriods: lower datapointsToAlarm to at most "
+                f"{self.evaluation_periods} or raise evaluationPeriods to at least {self.datapoints_to_alarm}",
             )
         window = self.period_seconds * self.evaluation_periods
-        if window > self.response_minutes * 60:
-            raise ValueError(
+        budget = self.response_minutes * 60
+        if window > budget:
+            period = self.period_seconds if self.period_seconds <= budget else 60
+            raise ConfigFix(
                 f"detection window periodSeconds x evaluationPeriods = {window} s is longer than the tier's "
-                f"response time ({self.response_minutes} min); shorten it so the alarm fires within the response time"
+                f"response time ({self.response_minutes} min)",
+                f"keep periodSeconds x evaluationPeriods <= responseMinutes x 60 = {budget} s: e.g. periodSeconds "
+                f"{period} with evaluationPeriods at most {budget // period}, or raise responseMinutes to at least "
+                f"{-(-window // 60)}",
             )
         if window > _MAX_WINDOW_SECONDS:
-            raise ValueError(f"periodSeconds x evaluationPeriods = {window} s; CloudWatch allows at most one day")
+            raise ConfigFix(
+                f"periodSeconds x evaluationPeriods = {window} s; CloudWatch allows at most one day",
+                f"keep periodSeconds x evaluationPeriods <= {_MAX_WINDOW_SECONDS} s: evaluationPeriods at most "
+                f"{_MAX_WINDOW_SECONDS // self.period_seconds} with periodSeconds {self.period_seconds}",
+            )
         return self
 
     @property
@@ -140,11 +159,16 @@ class ObservabilityConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _tier_order(self) -> ObservabilityConfig:
-        responses = [getattr(self, tier).response_minutes for tier in TIERS]
-        if responses != sorted(responses):
-            raise ValueError(
-                f"tier response times {dict(zip(TIERS, responses, strict=True))} must not decrease from critical "
-                "to low (a more severe tier is answered faster)"
+        responses = {tier: self.tier(tier).response_minutes for tier in TIERS}
+        wrong = [(a, b) for a, b in itertools.pairwise(TIERS) if responses[a] > responses[b]]
+        if wrong:
+            slower, faster = wrong[0]
+            raise ConfigFix(
+                f"tier response times {responses} must not decrease from critical to low (a more severe tier is "
+                "answered faster)",
+                f"keep critical <= high <= medium <= low responseMinutes (seed 5, 15, 60, 1440): lower "
+                f"{slower}.responseMinutes to at most {responses[faster]} or raise {faster}.responseMinutes to at "
+                f"least {responses[slower]}",
             )
         return self
 

@@ -1,5 +1,7 @@
 """The AWS commercial Regions a stack may target (validated, so a typo fails before any API call)."""
 
+from infra.config.strict import did_you_mean
+
 AWS_REGIONS: frozenset[str] = frozenset(
     {
         "us-east-1", "us-east-2", "us-west-1", "us-west-2",
@@ -11,3 +13,8 @@ AWS_REGIONS: frozenset[str] = frozenset(
         "ap-southeast-7", "ap-east-1", "af-south-1", "me-south-1", "me-central-1", "il-central-1",
     }
 )  # fmt: skip
+
+
+def region_fix(value: str) -> str:
+    """The fix for a Region code that is not one: the closest code, then every code."""
+    return f"{did_you_mean(value, tuple(sorted(AWS_REGIONS)))}use an AWS Region code: {', '.join(sorted(AWS_REGIONS))}"

@@ -15,10 +15,11 @@ from infra.config.data import DataConfig
 from infra.config.deploy import DeployConfig
 from infra.config.dr import DrConfig
 from infra.config.edge import EdgeConfig
+from infra.config.errors import ConfigFix
 from infra.config.network import NetworkConfig
 from infra.config.observability import ObservabilityConfig
 from infra.config.protection import ProtectionConfig
-from infra.config.regions import AWS_REGIONS
+from infra.config.regions import AWS_REGIONS, region_fix
 from infra.config.shared import CostTagsConfig, NamingConfig, Role
 from infra.config.traffic import TrafficConfig
 from infra.config.workloads import WorkloadsConfig
@@ -96,14 +97,18 @@ class StackConfig(ConfigModel):
     @classmethod
     def _known_region(cls, value: str | None) -> str | None:
         if value is not None and value not in AWS_REGIONS:
-            raise ValueError(f"'{value}' is not an AWS Region code (e.g. us-east-1, eu-west-1)")
+            raise ConfigFix(f"'{value}' is not an AWS Region code", region_fix(value))
         return value
 
     @model_validator(mode="after")
     def _azs_in_region(self) -> StackConfig:
         for zone in self.network.zone_names(self.region):
             if not zone.startswith(self.region) or len(zone) != len(self.region) + 1:
-                raise ValueError(f"network.availabilityZones entry '{zone}' is not an AZ of {self.region}")
+                raise ConfigFix(
+                    f"network.availabilityZones entry '{zone}' is not an AZ of {self.region}",
+                    f"list AZs of {self.region} ({self.region}a, {self.region}b, ...) in network.availabilityZones, "
+                    "or remove it to use the first azCount of them",
+                )
         return self
 
     # Derived values used by the composition (kept here so that every tier agrees on them).

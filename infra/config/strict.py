@@ -94,7 +94,7 @@ def document_issues(file: str, document: dict[str, Any]) -> list[ConfigIssue]:
                     file,
                     str(key),
                     "is not a key of a Pulumi stack file (its settings would be ignored).",
-                    f"{_did_you_mean(str(key), STACK_FILE_KEYS)}allowed top-level keys: {', '.join(STACK_FILE_KEYS)}.",
+                    f"{did_you_mean(str(key), STACK_FILE_KEYS)}allowed top-level keys: {', '.join(STACK_FILE_KEYS)}.",
                 )
             )
     config = document.get("config") or {}
@@ -125,7 +125,7 @@ def config_issues(file: str, config: dict[str, Any]) -> list[ConfigIssue]:
                     key,
                     f"is in the unknown config namespace '{namespace}': nothing reads it, so its settings would "
                     "silently fall back to the defaults.",
-                    f"{_did_you_mean(namespace, KNOWN_NAMESPACES)}namespaces read here: {', '.join(KNOWN_NAMESPACES)}.",
+                    f"{did_you_mean(namespace, KNOWN_NAMESPACES)}namespaces read here: {', '.join(KNOWN_NAMESPACES)}.",
                 )
             )
         issues.extend(_secret_issues(file, key, value))
@@ -180,6 +180,7 @@ def _spelling_twice(file: str, path: str, value: Any) -> list[ConfigIssue]:
     return issues
 
 
-def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
+def did_you_mean(word: str, choices: tuple[str, ...]) -> str:
+    """`did you mean 'x'? ` for the closest of `choices` (a prefix for a fix), or '' when none is close."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'? " if close else ""

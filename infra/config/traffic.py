@@ -8,8 +8,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 from infra.config.network import LogRetentionDays
-from infra.config.regions import AWS_REGIONS
+from infra.config.regions import AWS_REGIONS, region_fix
+from infra.config.shared import DNS_LABEL_FIX
 
 # Route 53 health checkers run from these Regions (a health check needs at least 3 of them).
 HEALTH_CHECKER_REGIONS = (
@@ -50,9 +52,16 @@ class HealthCheckConfig(ConfigModel):
     def _regions(cls, value: list[str]) -> list[str]:
         unknown = [r for r in value if r not in HEALTH_CHECKER_REGIONS]
         if unknown:
-            raise ValueError(f"{unknown} are not Route 53 health-checker Regions; use {list(HEALTH_CHECKER_REGIONS)}")
+            raise ConfigFix(
+                f"{unknown} are not Route 53 health-checker Regions",
+                f"use Regions from {', '.join(HEALTH_CHECKER_REGIONS)}",
+            )
         if len(set(value)) < 3 or len(set(value)) != len(value):
-            raise ValueError("Route 53 needs at least 3 distinct health-checker Regions")
+            raise ConfigFix(
+                f"lists {len(set(value))} distinct Regions in {len(value)} entries; Route 53 needs at least 3 "
+                "distinct health-checker Regions",
+                "list at least 3 different Regions, each once, e.g. [us-east-1, us-west-2, eu-west-1]",
+            )
         return value
 
     @property
@@ -70,11 +79,16 @@ class WeightsConfig(ConfigModel):
     @model_validator(mode="after")
     def _sensible(self) -> WeightsConfig:
         if self.active == 0 and self.standby == 0:
-            raise ValueError("weights active and standby are both 0: no record would get traffic; use e.g. 70/30")
+            raise ConfigFix(
+                "weights active and standby are both 0: no record would get traffic",
+                "give weights.active a weight from 1 to 255, e.g. active: 70, standby: 30",
+            )
         if self.active < self.standby:
-            raise ValueError(
+            raise ConfigFix(
                 f"the active region's weight ({self.active}) is below the standby weight ({self.standby}); "
-                "the active region must carry at least as much traffic (e.g. active 70, standby 30)"
+                "the active region must carry at least as much traffic",
+                f"keep weights.active >= weights.standby: raise active to at least {self.standby} or lower standby "
+                f"to at most {self.active} (seed: active 70, standby 30)",
             )
         return self
 
@@ -122,7 +136,7 @@ class TrafficConfig(ConfigModel):
     @classmethod
     def _policy(cls, value: object) -> object:
         if isinstance(value, str) and value not in ROUTING_POLICIES:
-            raise ValueError(f"'{value}' is not a routing policy; use one of {list(ROUTING_POLICIES)}")
+            raise ConfigFix(f"'{value}' is not a routing policy", f"use one of {', '.join(ROUTING_POLICIES)}")
         return value
 
     @field_validator("zone_name")
@@ -130,14 +144,17 @@ class TrafficConfig(ConfigModel):
     def _zone(cls, value: str) -> str:
         value = value.rstrip(".")
         if not _DOMAIN.match(value):
-            raise ValueError(f"'{value}' is not a lower-case DNS domain name (e.g. devtools.example.com)")
+            raise ConfigFix(
+                f"'{value}' is not a lower-case DNS domain name",
+                "write lower-case DNS labels joined by '.', ending in a top-level domain, e.g. devtools.example.com",
+            )
         return value
 
     @field_validator("api_origin_label", "regional_label")
     @classmethod
     def _label(cls, value: str) -> str:
         if not _LABEL.match(value):
-            raise ValueError(f"'{value}' is not a DNS label (lower-case letters, digits, '-', 1-63 chars)")
+            raise ConfigFix(f"'{value}' is not a DNS label", DNS_LABEL_FIX)
         return value
 
     @field_validator("geolocation")
@@ -146,14 +163,25 @@ class TrafficConfig(ConfigModel):
         seen: dict[str, str] = {}
         for region, locations in value.items():
             if region not in AWS_REGIONS:
-                raise ValueError(f"geolocation key '{region}' is not an AWS Region code")
+                raise ConfigFix(f"geolocation key '{region}' is not an AWS Region code", region_fix(region))
             for loc in locations:
                 if loc == "*":
-                    raise ValueError("'*' (default location) is given to the active region automatically; remove it")
+                    raise ConfigFix(
+                        "'*' (default location) is given to the active region automatically",
+                        f"remove '*' from geolocation.{region}",
+                    )
                 if loc not in CONTINENTS and not re.fullmatch(r"[A-Z]{2}", loc):
-                    raise ValueError(f"'{loc}' is neither a continent code {list(CONTINENTS)} nor an ISO country code")
+                    raise ConfigFix(
+                        f"'{loc}' is neither a continent code nor an ISO country code",
+                        f"use a continent code ({', '.join(CONTINENTS)}) or a two-letter ISO country code "
+                        "(e.g. US, DE)",
+                    )
                 if loc in seen:
-                    raise ValueError(f"location '{loc}' is mapped to both {seen[loc]} and {region}")
+                    raise ConfigFix(
+                        f"location '{loc}' is mapped to both {seen[loc]} and {region}",
+                        f"map '{loc}' to one Region only: remove it from geolocation.{seen[loc]} or "
+                        f"geolocation.{region}",
+                    )
                 seen[loc] = region
         return value
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
+from infra.config.errors import ConfigFix
 
 _DNS_LABEL = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 _IMAGE_REPO = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
@@ -99,9 +100,10 @@ class PinnedImage(ConfigModel):
     @classmethod
     def _image(cls, value: str) -> str:
         if "@" in value or not _IMAGE_REPO.match(value):
-            raise ValueError(
-                f"'{value}' is not an image repository without tag/digest, e.g. "
-                "123456789012.dkr.ecr.us-east-1.amazonaws.com/claude-api (put the tag in `tag` or `digest`)"
+            raise ConfigFix(
+                f"'{value}' is not an image repository without tag or digest",
+                "write the repository only, e.g. 123456789012.dkr.ecr.{region}.amazonaws.com/claude-api, and put "
+                "the tag in `tag` and the digest in `digest`",
             )
         return value
 
@@ -111,22 +113,31 @@ class PinnedImage(ConfigModel):
         if value is None:
             return value
         if value.lower() == "latest":
-            raise ValueError("`latest` is mutable and not allowed; pin an immutable tag (e.g. 1.4.2) or a digest")
+            raise ConfigFix(
+                "`latest` is mutable and not allowed", "pin an immutable tag (e.g. 1.4.2) and set `digest` beside it"
+            )
         if not _TAG.match(value):
-            raise ValueError(f"'{value}' is not a valid image tag (letters, digits, _ . -; max 128)")
+            raise ConfigFix(
+                f"'{value}' is not a valid image tag",
+                "use 1-128 letters, digits and _ . -, not starting with . or - (e.g. 1.4.2)",
+            )
         return value
 
     @field_validator("digest")
     @classmethod
     def _digest(cls, value: str | None) -> str | None:
         if value is not None and not _DIGEST.match(value):
-            raise ValueError("must be sha256:<64 lowercase hex characters>")
+            raise ConfigFix(
+                "is not an image digest",
+                "write sha256:<64 lowercase hex characters>, as `aws ecr describe-images` or `docker buildx "
+                "imagetools inspect` print it",
+            )
         return value
 
     @model_validator(mode="after")
     def _pinned(self) -> PinnedImage:
         if self.tag is None and self.digest is None:
-            raise ValueError("set `digest` (and optionally `tag`)")
+            raise ConfigFix("has neither `tag` nor `digest`", "set `digest` to sha256:<64 hex> (and optionally `tag`)")
         return self
 
     @property
@@ -164,9 +175,15 @@ class ServiceConfig(PinnedImage):
     @model_validator(mode="after")
     def _bounds(self) -> ServiceConfig:
         if not self.min_replicas <= self.instances <= self.max_replicas:
-            raise ValueError(
+            within = (
+                f"set instances within {self.min_replicas}..{self.max_replicas}"
+                if self.min_replicas <= self.max_replicas
+                else f"lower minReplicas to at most maxReplicas ({self.max_replicas})"
+            )
+            raise ConfigFix(
                 f"service '{self.name}': need minReplicas <= instances <= maxReplicas "
-                f"(got {self.min_replicas} / {self.instances} / {self.max_replicas})"
+                f"(got {self.min_replicas} / {self.instances} / {self.max_replicas})",
+                f"keep minReplicas <= instances <= maxReplicas in service '{self.name}': {within}",
             )
         return self
 
@@ -211,7 +228,10 @@ class DbBootstrapConfig(PinnedImage):
     def _schema_names(cls, value: list[str]) -> list[str]:
         bad = [name for name in value if not re.match(_PG_ROLE, name)]
         if bad:
-            raise ValueError(f"schema names must be lowercase SQL identifiers: {bad}")
+            raise ConfigFix(
+                f"schema names {bad} are not lowercase SQL identifiers",
+                "start with a letter or _, then letters, digits or _ (at most 63, lower case), e.g. user_management",
+            )
         return value
 
 
@@ -235,25 +255,44 @@ class WorkloadsConfig(ConfigModel):
     def _services(self) -> WorkloadsConfig:
         names = [svc.name for svc in self.services]
         if len(set(names)) != len(names):
-            raise ValueError(f"service names must be unique (got {names})")
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ConfigFix(
+                f"service names must be unique (got {names})", f"give each service its own name (rename {twice})"
+            )
         public = [svc.name for svc in self.services if svc.public]
         if len(public) != 1:
-            raise ValueError(f"exactly one service must be `public: true` (the ALB target); got {public}")
+            raise ConfigFix(
+                f"exactly one service must be `public: true` (the ALB target); got {public}",
+                "set `public: true` on the API service only (claude-api in the seed) and remove it from the others",
+            )
         for svc in self.services:
             unknown = [name for name in svc.allowed_from if name not in names]
             if unknown:
-                raise ValueError(f"service '{svc.name}': allowedFrom names unknown services {unknown}")
+                raise ConfigFix(
+                    f"service '{svc.name}': allowedFrom names unknown services {unknown}",
+                    f"name services from {names} in allowedFrom of service '{svc.name}', or remove {unknown}",
+                )
             schemas = [name for name in svc.database.grants if name not in self.db_bootstrap.schemas]
             if schemas:
-                raise ValueError(
+                raise ConfigFix(
                     f"service '{svc.name}': database.grants names schemas {schemas} that dbBootstrap.schemas "
-                    f"does not create ({self.db_bootstrap.schemas})"
+                    f"does not create ({self.db_bootstrap.schemas})",
+                    f"add {schemas} to dbBootstrap.schemas, or remove them from database.grants of service "
+                    f"'{svc.name}'",
                 )
         users = [svc.db_user for svc in self.services if svc.db_user]
         if len(set(users)) != len(users):
-            raise ValueError(f"services must have distinct database users (got {users})")
+            twice = sorted({user for user in users if users.count(user) > 1})
+            raise ConfigFix(
+                f"services must have distinct database users (got {users})",
+                f"set database.user of the services sharing {twice} to distinct PostgreSQL roles",
+            )
         if self.db_bootstrap.namespace in self.namespaces:
-            raise ValueError(f"dbBootstrap.namespace '{self.db_bootstrap.namespace}' must not be a service namespace")
+            raise ConfigFix(
+                f"dbBootstrap.namespace '{self.db_bootstrap.namespace}' must not be a service namespace",
+                f"set dbBootstrap.namespace to a namespace no service uses (not {self.namespaces}), e.g. "
+                "platform-db-bootstrap",
+            )
         return self
 
     def scaled(self, value: int, standby: bool) -> int:
