@@ -86,6 +86,19 @@ def test_model_errors_never_echo_a_secret_value():
     assert FAKE_KEY_ID not in str(caught.value) and "[redacted]" in str(caught.value)
 
 
+def test_rule_errors_never_echo_a_secret_value():
+    """A rule over a whole section quotes its values (here: two backup rules given the same credential-shaped name);
+    neither its message nor its fix shows the credential."""
+    raw = platform_keys(read_stack_file(REPO_ROOT / PRIMARY))
+    rules = [{**rule, "name": FAKE_KEY_ID} if i < 2 else rule for i, rule in enumerate(raw["backup"]["rules"])]
+    raw["backup"] = {**raw["backup"], "rules": rules}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, PRIMARY)
+    (issue,) = caught.value.issues
+    assert issue.key == "platform:backup" and "[redacted]" in issue.message and "[redacted]" in issue.fix
+    assert FAKE_KEY_ID not in str(caught.value)
+
+
 def test_secure_values_and_boolean_token_switches_pass():
     """`secure:` values are what Pulumi expects; `redis.authToken: true` is a switch, not a secret."""
     from infra.config.strict import config_issues
