@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.cli import main
+from infra.config.fleet import fleet_issues, load_fleet
 from infra.plan.runner import REPO_ROOT
 from tests.config_cases import PRIMARY, fix_sites, model_issues, set_key
 from tests.config_fix_cases import CASES
@@ -60,3 +61,24 @@ def test_check_prints_the_rule_s_fix(write_stacks, capsys):
         f"{PRIMARY}: key 'platform:network.azCount': a highly available VPC needs 2 to 6 AZs (got 9). "
         "Fix: use an azCount from 2 to 6 (the seed uses 3), or remove `azCount` to use the default (3)."
     ) in capsys.readouterr().err
+
+
+# Rules between stack files (infra/config/fleet.py): (stack edited or added, its new values, key, words of the fix);
+# "eu-central-1" is a third stack made from eu-west-1's settings.
+FLEET_CASES = [
+    ("eu-west-1", {"partner_stack": "eu-west-1"}, "platform:partnerStack", "name another stack: one of"),
+    ("eu-central-1", {"partner_stack": "eu-west-1"}, "platform:partnerStack", "set partnerStack: us-east-1"),
+    ("eu-west-1", {"role": "primary", "partner_stack": "us-east-1"}, "platform:partnerStack",
+     "name a secondary stack (its DR target): one of eu-central-1"),
+    ("eu-west-1", {"environment": "staging"}, "platform:environment",
+     "set the same platform:environment in every stack file (the primary's is 'prod')"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("stack", "values", "key", "words"), FLEET_CASES)
+def test_fleet_rule_fix_says_what_to_write(stack, values, key, words):
+    stacks = dict(load_fleet(REPO_ROOT).stacks)
+    stacks["eu-central-1"] = stacks["eu-west-1"].model_copy(update={"region": "eu-central-1"})
+    stacks[stack] = stacks[stack].model_copy(update=values)
+    fixes = [issue.fix for issue in fleet_issues(stacks) if issue.key == key]
+    assert any(words in fix for fix in fixes), fixes

@@ -52,7 +52,16 @@ def load_fleet(root: Path) -> Fleet:
     """Validate every stack file and the rules between them; raise one ConfigError listing all problems."""
     files = stack_files(root)
     if not files:
-        raise ConfigError([ConfigIssue(str(root), "-", "no Pulumi.<stack>.yaml files found.", "add one per region.")])
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    str(root),
+                    "-",
+                    "no Pulumi.<stack>.yaml files found.",
+                    "add one Pulumi.<region>.yaml per region (README, Adding a Region), or pass --root <repository>.",
+                )
+            ]
+        )
     issues: list[ConfigIssue] = []
     stacks: dict[str, StackConfig] = {}
     for stack, path in files.items():
@@ -87,7 +96,15 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                 )
             )
         if cfg.partner_stack == name:
-            issues.append(ConfigIssue(file, "platform:partnerStack", "names the stack itself.", "name another stack."))
+            others = sorted(set(stacks) - {name})
+            issues.append(
+                ConfigIssue(
+                    file,
+                    "platform:partnerStack",
+                    "names the stack itself.",
+                    f"name another stack: one of {', '.join(others)}." if others else "add the partner's stack file.",
+                )
+            )
         elif cfg.partner_stack not in stacks:
             issues.append(
                 ConfigIssue(
@@ -103,12 +120,19 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                     file,
                     "platform:partnerStack",
                     f"names '{cfg.partner_stack}', which is not the primary.",
-                    "a secondary pairs with the primary stack.",
+                    "a secondary pairs with the primary: "
+                    + (f"set partnerStack: {primaries[0]}." if len(primaries) == 1 else "name the primary stack."),
                 )
             )
         elif cfg.is_primary and stacks[cfg.partner_stack].is_primary:
+            secondaries = sorted(n for n, other in stacks.items() if not other.is_primary)
             issues.append(
-                ConfigIssue(file, "platform:partnerStack", "names another primary.", "name a secondary stack.")
+                ConfigIssue(
+                    file,
+                    "platform:partnerStack",
+                    "names another primary.",
+                    f"name a secondary stack (its DR target): one of {', '.join(secondaries) or 'none yet'}.",
+                )
             )
         if cfg.active_region is not None and cfg.active_region not in regions:
             issues.append(
@@ -153,7 +177,8 @@ def fleet_issues(stacks: dict[str, StackConfig]) -> list[ConfigIssue]:
                 stack_file_name(sorted(stacks)[0]),
                 "platform:environment",
                 f"the stacks disagree ({', '.join(sorted(envs))}).",
-                "one project deploys one environment.",
+                "one project deploys one environment: set the same platform:environment in every stack file"
+                + (f" (the primary's is '{stacks[primaries[0]].environment}')." if len(primaries) == 1 else "."),
             )
         )
     names = sorted(stacks, key=lambda n: (not stacks[n].is_primary, n))
