@@ -167,6 +167,8 @@ def _interrupt(argv: list[str], marker: str, env: dict | None = None, timeout: f
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = threading.Event()
     chunks: dict[str, list[str]] = {"out": [], "err": []}
