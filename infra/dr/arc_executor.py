@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.dr import catalogue
+from infra.dr.arc_plan import plan_steps
 from infra.dr.drill import Aws, DrillSettings, Engine, Refusal, Step, StepFailed, Topology
 
 ACTIVE_STATES = ("inProgress", "pendingManualApproval", "pending", "pausedByOperator")
@@ -66,10 +67,10 @@ def check_plan(aws: Aws, topo: Topology, settings: DrillSettings, arn: str) -> N
             )
 
 
-def _iso(epoch: Any) -> str | None:
-    if epoch is None:
+def _iso(moment: datetime | None) -> str | None:
+    """botocore parses the API's timestamps into datetimes; the report writes them like the drill's own."""
+    if moment is None:
         return None
-    moment = epoch if isinstance(epoch, datetime) else datetime.fromtimestamp(float(epoch), UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -80,7 +81,6 @@ class ArcEngine:
         self.settings, self.listener, self.guard, self.aws = settings, listener, guard, aws
         self.arn, self.drill_id = arn, drill_id
         self.steps = {s.name: s for s in steps}
-        self.cutover_started: float | None = None
         self.cutover_started_at: str | None = None
         self.execution: dict[str, Any] = {}
         first_arc = next(c.name for c in catalogue.CATALOGUE if catalogue.ARC in c.executors)
@@ -168,7 +168,7 @@ class ArcEngine:
             if state.get("status") != "pendingApproval":
                 continue
             self.guard()  # the fleet lock is still ours before we let the plan switch the writer
-            self._approver(arc).approve_plan_execution_step(
+            self._approver(arc, state["name"]).approve_plan_execution_step(
                 planArn=self.arn,
                 executionId=execution["executionId"],
                 stepName=state["name"],
@@ -176,15 +176,14 @@ class ArcEngine:
                 comment=f"approved by `drill --execute` ({self.drill_id}, {self.settings.operator})",
             )
 
-    def _approver(self, arc):
+    def _approver(self, arc, step_name: str):
         """A client acting as the step's approval role (ARC checks the caller is it), via the target's STS."""
         plan = arc.get_plan_in_region(arn=self.arn)["plan"]
         role = next(
             (
                 s["executionBlockConfiguration"]["executionApprovalConfig"]["approvalRole"]
-                for w in plan["workflows"]
-                for s in w["steps"]
-                if s["executionBlockType"] == "ManualApproval"
+                for s in plan_steps(plan)
+                if s["name"] == step_name and s["executionBlockType"] == "ManualApproval"
             ),
             None,
         )
@@ -233,11 +232,8 @@ class ArcEngine:
                 self.listener("fail", step)
 
 
-def _seconds(start: Any, end: Any) -> float:
-    def epoch(value: Any) -> float:
-        return value.timestamp() if isinstance(value, datetime) else float(value)
-
-    return max(0.0, epoch(end) - epoch(start)) if start is not None and end is not None else 0.0
+def _seconds(start: datetime | None, end: datetime | None) -> float:
+    return max(0.0, (end - start).total_seconds()) if start is not None and end is not None else 0.0
 
 
 def _arc_only(name: str, settings: DrillSettings) -> Step:

@@ -11,6 +11,7 @@ client-side but the service does). The emulator's CreatePlan (`infra/dr/emulator
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -78,6 +79,18 @@ def _config(api_key: str, cfg: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return {k: v for k, v in out.items() if v is not None}
+
+
+def plan_steps(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every step of every workflow of a plan in the API shape, a Parallel block's steps after the block."""
+
+    def visit(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for step in steps:
+            yield step
+            yield from visit(step.get("executionBlockConfiguration", {}).get("parallelConfig", {}).get("steps", []))
+
+    for workflow in plan.get("workflows", []):
+        yield from visit(workflow.get("steps", []))
 
 
 @cache

@@ -176,13 +176,14 @@ def run_drill(
         refusal = _reach_refusal(settings, reach, regions)
         if refusal:
             raise Refusal(refusal)
-        steps, state, capacity = build_steps(aws, topo, settings, knob, reach)
-        arn = None
+        steps, state, capacity = build_steps(aws, topo, settings, knob, reach, executor)
+        arc_engine = None
         if executor == "arc":
             arn = plan_arn(topo, settings)
             check_plan(aws, topo, settings, arn)
-            state.plan_traffic(settings.execute)
-            steps = ArcEngine(steps, settings, listener, lambda: None, aws, arn, drill_id).all_steps
+            # fencing through the lock taken below, before its first write
+            arc_engine = ArcEngine(steps, settings, listener, lambda: lock.check(), aws, arn, drill_id)
+            steps = arc_engine.all_steps  # the objects the engine fills in (the plan's `approve` included)
         # Is there anything left to do? (a completed switch is refused; a partial one resumes)
         complete = (
             state.target_is_writer()
@@ -219,25 +220,21 @@ def run_drill(
             f"{settings.kind} {settings.source}->{settings.target} by {settings.operator} ({drill_id})",
         )
         lock.acquire(settings.break_lock, required=(settings.target,))
-        if executor == "arc":
-            engine = ArcEngine(steps, settings, listener, lock.check, aws, arn, drill_id)
-            steps = engine.all_steps  # the objects the engine fills in
-        else:
-            engine = Engine(steps, settings, listener, guard=lock.check)
+        engine = arc_engine or Engine(steps, settings, listener, guard=lock.check)
         failure: BaseException | None = None
         try:
             engine.run()
         except BaseException as exc:
             failure = exc
         by_name = {s.name: s for s in steps}
-        if executor == "arc" and by_name["prewarm-capacity"].result.get("outcome") == "done":
+        if arc_engine is not None and by_name["prewarm-capacity"].result.get("outcome") == "done":
             with contextlib.suppress(Exception):  # what the plan's EKS step left (the drill's done() reads it)
                 capacity["after"] = state.workloads(settings.target)
-        if executor == "arc" and engine.execution:
+        if arc_engine is not None and arc_engine.execution:
             report["arcExecution"] = {
-                "planArn": arn,
+                "planArn": arc_engine.arn,
                 **{
-                    k: engine.execution.get(k)
+                    k: arc_engine.execution.get(k)
                     for k in ("executionId", "executionState", "executionRegion", "mode", "actualRecoveryTime")
                 },
             }

@@ -29,8 +29,6 @@ class State:
         # moves traffic on its own after detection, whichever comes first (the model takes the health-check path).
         source_down = self.reach.region_down(self.s.source)
         self.traffic_mechanism, self.traffic_by_dns = ("health-check" if source_down else "plan-health-check"), True
-        self.skipped.pop("traffic-shift", None)  # the plan's step, not a record update, moves traffic
-        self.pending = [p for p in self.pending if not p.startswith("Route 53 records still declare")]
         if execute:
             self.pending.append(
                 f"the api-origin records still carry the weights for {self.s.source} (the plan holds traffic on "
@@ -200,8 +198,14 @@ def drill_steps(impl: dict[str, dict[str, Any]], kind: str, src: str, dst: str, 
 
 
 def build_steps(
-    aws: Aws, topo: Topology, settings: DrillSettings, reconcile, reach: Reachability | None = None
+    aws: Aws,
+    topo: Topology,
+    settings: DrillSettings,
+    reconcile,
+    reach: Reachability | None = None,
+    executor: str = "drill",
 ) -> tuple[list[Step], State, dict]:
+    """The drill's steps and the state they read; `executor="arc"`: the Region switch plan moves traffic."""
     s, st = settings, State(aws, topo, settings, reach)
     src, dst = s.source, s.target
     dst_out = topo.region(dst)
@@ -357,7 +361,9 @@ def build_steps(
         return [request_id(resp)]
 
     # ---- traffic ---------------------------------------------------------------------------------------------
-    if st.reach.route53_api_down:
+    if executor == "arc":
+        st.plan_traffic(s.execute)  # the plan's step, not a record update, moves traffic
+    elif st.reach.route53_api_down:
         # Static stability: no control plane. The failover records shift on their own once the failed Region's
         # health check fails (data plane); the step's done() waits for DNS to answer the target.
         st.skip(

@@ -52,25 +52,19 @@ def health_check_id(plan_name: str, record_name: str, region: str) -> str:
 def plan_health_checks(plan: dict[str, Any]) -> list[dict[str, str]]:
     """The Route 53 health checks Region switch creates for a plan (API `Route53HealthCheck`), one per record set
     of its Route53HealthCheck steps; `plan` in the API shape (CreatePlan request or GetPlan)."""
+    from infra.dr.arc_plan import plan_steps
+
     found: dict[tuple[str, str, str], dict[str, str]] = {}
-
-    def visit(steps: list[dict[str, Any]]) -> None:
-        for step in steps:
-            cfg = step.get("executionBlockConfiguration", {})
-            if "parallelConfig" in cfg:
-                visit(cfg["parallelConfig"]["steps"])
-            r53 = cfg.get("route53HealthCheckConfig")
-            for record_set in (r53 or {}).get("recordSets", []):
-                key = (r53["hostedZoneId"], r53["recordName"], record_set["region"])
-                found[key] = {
-                    "hostedZoneId": r53["hostedZoneId"],
-                    "recordName": r53["recordName"],
-                    "region": record_set["region"],
-                    "healthCheckId": health_check_id(plan["name"], r53["recordName"], record_set["region"]),
-                }
-
-    for workflow in plan.get("workflows", []):
-        visit(workflow.get("steps", []))
+    for step in plan_steps(plan):
+        r53 = step.get("executionBlockConfiguration", {}).get("route53HealthCheckConfig")
+        for record_set in (r53 or {}).get("recordSets", []):
+            key = (r53["hostedZoneId"], r53["recordName"], record_set["region"])
+            found[key] = {
+                "hostedZoneId": r53["hostedZoneId"],
+                "recordName": r53["recordName"],
+                "region": record_set["region"],
+                "healthCheckId": health_check_id(plan["name"], r53["recordName"], record_set["region"]),
+            }
     return list(found.values())
 
 
@@ -86,6 +80,18 @@ class ArcService:
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
+        self._aws = None
+
+    @property
+    def aws(self):
+        """The service's own clients of the emulated services, made once (making boto3 clients is the slow part) and
+        cut by the emulator's current Region outage, as ARC's calls into a failed Region would fail."""
+        if self._aws is None:
+            from infra.dr.drill import Aws
+            from infra.dr.emulator import CREDENTIALS
+
+            self._aws = Aws(self.emu.endpoint, CREDENTIALS, hooks=(self.emu.outages.attach,), max_attempts=1)
+        return self._aws
 
     # --- server -------------------------------------------------------------------------------------------------
     @property

@@ -34,15 +34,6 @@ from typing import Any
 from infra.dr.emulator.dns import time_scale
 
 
-def _client_factory(service_obj):
-    """boto3 clients of the emulated services, cut by the emulator's current outage (`OutageSwitch`)."""
-    from infra.dr.drill import Aws
-    from infra.dr.emulator import CREDENTIALS
-
-    emu = service_obj.emu
-    return Aws(emu.endpoint, CREDENTIALS, hooks=(emu.outages.attach,), max_attempts=1)
-
-
 def _region_of(arn: str) -> str:
     return arn.split(":")[3]
 
@@ -52,20 +43,19 @@ def _cluster_name(arn: str) -> str:
 
 
 def _eks_configs(plan: dict[str, Any]):
-    for workflow in plan.get("workflows", []):
-        stack = list(workflow.get("steps", []))
-        while stack:
-            step = stack.pop()
-            cfg = step.get("executionBlockConfiguration", {})
-            stack += cfg.get("parallelConfig", {}).get("steps", [])
-            if "eksResourceScalingConfig" in cfg:
-                yield cfg["eksResourceScalingConfig"]
+    from infra.dr.arc_plan import plan_steps
+
+    for step in plan_steps(plan):
+        cfg = step.get("executionBlockConfiguration", {})
+        if "eksResourceScalingConfig" in cfg:
+            yield cfg["eksResourceScalingConfig"]
 
 
 def sample_capacity(service, plan: dict[str, Any], regions: tuple[str, ...] | None = None) -> None:
     """Record the Deployments' replicas of the plan's clusters (the reachable ones): ARC's capacity sampling."""
-    aws = _client_factory(service)
     from infra.dr.kube import kube_for
+
+    aws = service.aws
 
     for cfg in _eks_configs(plan):
         for cluster in cfg.get("eksClusters", []):
@@ -107,7 +97,7 @@ class Execution:
         self._approvals: dict[str, threading.Event] = {}
         self._approved: dict[str, str] = {}
         self._cancelled = threading.Event()
-        self.aws = _client_factory(service)
+        self.aws = service.aws
 
     # --- API views ----------------------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
