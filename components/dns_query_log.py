@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from components.base import ComponentArgs, Input, PlatformComponent
 from components.kms import KmsKey, KmsKeyArgs
+from components.log_write_policy import log_write_policy
 
 QUERY_LOG_REGION = "us-east-1"
 
@@ -81,19 +82,10 @@ class DnsQueryLog(PlatformComponent):
 
 def _resource_policy(log_group_arn: str, account: str, zone_id: str) -> dict:
     # Confused-deputy guard: only this account's zone may write (aws:SourceAccount / aws:SourceArn).
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "Route53QueryLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": "route53.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group_arn.removesuffix(':*')}:*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:aws:route53:::hostedzone/{zone_id}"},
-                },
-            }
-        ],
-    }
+    return log_write_policy(
+        "Route53QueryLogs",
+        "route53.amazonaws.com",
+        f"{log_group_arn.removesuffix(':*')}:*",
+        account,
+        f"arn:aws:route53:::hostedzone/{zone_id}",
+    )

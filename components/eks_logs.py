@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.base import ComponentArgs, Input, PlatformComponent
+from components.log_write_policy import log_write_policy
 
 LIMIT_PATTERN = '"exceed limits for nodepool"'
 METRIC_NAMESPACE = "Platform/EKS"
@@ -108,19 +109,10 @@ class AutoModeComputeLogs(PlatformComponent):
 
 
 def _delivery_policy(group_arn: str, account: str, region: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AWSLogDeliveryWrite",
-                "Effect": "Allow",
-                "Principal": {"Service": "delivery.logs.amazonaws.com"},
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{group_arn}:log-stream:*",
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{region}:{account}:*"},
-                },
-            }
-        ],
-    }
+    return log_write_policy(
+        "AWSLogDeliveryWrite",
+        "delivery.logs.amazonaws.com",
+        f"{group_arn}:log-stream:*",
+        account,
+        f"arn:aws:logs:{region}:{account}:*",
+    )
